@@ -1,0 +1,17 @@
+"""The dict with attribute access that agavepy returns (`actor.id == actor["id"]`)."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class AttrDict(dict):
+    """A dict whose keys are also attributes, like `agavepy.agave.AttrDict`."""
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self[key] = value

@@ -1,0 +1,122 @@
+"""The container contract: what a message becomes and what an execution sees.
+
+Shared by every transport (how a request body becomes a `Message`) and every runner
+(the environment of an execution), so both runners honour one contract.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import BadRequest
+
+STR = "str"
+JSON = "application/json"
+BINARY = "application/octet-stream"
+BINARY_OMITTED = "binary - omitted"
+UNSERIALIZABLE = ("message POST body could not be serialized. "
+                  "Pass JSON data or use the message attribute.")
+
+# Query parameters of a message POST that are not environment variables.
+RESERVED_QUERY_PARAMETERS = frozenset({"x-nonce", "_abaco_synchronous", "environment"})
+
+
+@dataclass(frozen=True)
+class Message:
+    """One accepted message: its kind, what MSG holds, and the bytes of a binary one."""
+
+    content_type: str
+    text: str | None = None
+    payload: Any = None
+    data: bytes | None = None
+
+    @property
+    def shown(self) -> Any:
+        """What the `msg` field of the send answer shows."""
+        if self.content_type == BINARY:
+            return BINARY_OMITTED
+        return self.payload if self.content_type == JSON else self.text
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "content_type": self.content_type,
+            "text": self.text,
+            "payload": self.payload,
+            "data": base64.b64encode(self.data).decode("ascii") if self.data is not None else None,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> "Message":
+        data = record.get("data")
+        return cls(record["content_type"], record.get("text"), record.get("payload"),
+                   base64.b64decode(data) if data is not None else None)
+
+
+def message_from_json(value: Any) -> Message:
+    """A JSON request body: `{"message": text}` is a string message, anything else JSON."""
+    if isinstance(value, dict) and "message" in value:
+        text = value["message"]
+        if not isinstance(text, str):
+            raise BadRequest("Invalid message: field 'message' must be a string, "
+                             f"not {type(text).__name__}. Send other JSON without the message key.")
+        return Message(STR, text=text)
+    if not isinstance(value, (dict, list)):
+        raise BadRequest(UNSERIALIZABLE)
+    # Abaco put the Python repr of the object in MSG; agavepy's get_context() reads it
+    # back with ast.literal_eval, which needs Python literals (True, None), not JSON.
+    return Message(JSON, text=repr(value), payload=value)
+
+
+def message_from_request(content_type: str | None, body: bytes, form_message: str | None = None) -> Message:
+    """A message POST as the service receives it, whichever transport carried it."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media == BINARY:
+        return Message(BINARY, data=bytes(body))
+    if form_message is not None:
+        return Message(STR, text=form_message)
+    if media == JSON or (not media and body):
+        try:
+            value = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise BadRequest(UNSERIALIZABLE) from None
+        return message_from_json(value)
+    if not body:
+        raise BadRequest("Invalid message: the request has no message. "
+                         "Send JSON such as {\"message\": \"...\"}, a form field 'message', or binary data.")
+    raise BadRequest(UNSERIALIZABLE)
+
+
+def environment_for(actor: dict[str, Any], message: Message, message_environment: dict[str, str],
+                    *, execution_id: str, worker_id: str, username: str, api_server: str,
+                    access_token: str, state: Any) -> dict[str, str]:
+    """The environment of one execution; later sources override earlier ones."""
+    env: dict[str, str] = {}
+    env.update({str(k): _text(v) for k, v in (actor.get("default_environment") or {}).items()})
+    env.update({str(k): _text(v) for k, v in message_environment.items()})
+    env.update({
+        "_abaco_username": username,
+        "_abaco_api_server": api_server,
+        "_abaco_execution_id": execution_id,
+        "_abaco_Content_Type": message.content_type,
+        # Abaco sets the name above while agavepy's get_context() reads this one.
+        "_abaco_Content-Type": message.content_type,
+        "_abaco_actor_revision": str(actor.get("revision", 1)),
+        "_abaco_access_token": access_token,
+        "_abaco_actor_dbid": actor["db_id"],
+        "_abaco_actor_id": actor["id"],
+        "_abaco_worker_id": worker_id,
+        "_abaco_container_repo": actor["image"],
+        "_abaco_actor_state": json.dumps(state) if state is not None else "{}",
+        "_abaco_actor_name": actor.get("name") or "None",
+    })
+    if message.content_type != BINARY:
+        env["MSG"] = message.text or ""
+    else:
+        env.pop("MSG", None)
+    return env
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

@@ -1,0 +1,139 @@
+"""`AbacoEmulator`: the whole service in one object, used where an agavepy client would be."""
+from __future__ import annotations
+
+import atexit
+import weakref
+from typing import Any, Callable, Iterable, Sequence
+
+from .attrdict import AttrDict
+from .client import ActorsClient
+from .engine import Engine, EngineHooks
+from .errors import EmulatorError
+from .runners.base import Runner
+from .runners.local import LocalRunner
+from .service import DEFAULT_TENANT, ActorsService, Caller, ServiceOptions
+from .store import Store
+
+_open_emulators: "weakref.WeakSet[AbacoEmulator]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_emulators() -> None:
+    """No container outlives the interpreter, even when a test forgot close()."""
+    for emulator in list(_open_emulators):
+        emulator.close()
+
+
+def make_runner(runner: str | Runner, *, pull: str, uid: int | None, network_mode: str,
+                docker_client: Any = None) -> Runner:
+    """The runner an emulator was asked for by name (or the instance it was given)."""
+    if isinstance(runner, Runner):
+        return runner
+    if runner == "local":
+        return LocalRunner()
+    if runner == "docker":
+        from .runners.docker import DockerRunner  # imported late: the local runner needs no Docker
+        return DockerRunner(pull=pull, uid=uid, network_mode=network_mode, client=docker_client)
+    raise ValueError(f"unknown runner {runner!r}: use 'docker' or 'local'")
+
+
+class _View:
+    """Shared behaviour of the emulator and of its views as other users."""
+
+    actors: ActorsClient
+    _emulator: "AbacoEmulator"
+
+    def wait_for_execution(self, actor_id: str, execution_id: str, timeout: float = 30) -> AttrDict:
+        """The execution once it is COMPLETE or ERROR; ExecutionTimeout after `timeout` s."""
+        self.actors.getExecution(actorId=actor_id, executionId=execution_id)  # existence and permission
+        self._emulator.engine.wait_for(execution_id, timeout)
+        self._emulator.raise_background_errors()
+        return self.actors.getExecution(actorId=actor_id, executionId=execution_id)
+
+    def drain(self, timeout: float = 30) -> None:
+        """Wait until every mailbox is empty and no execution runs."""
+        self._emulator.engine.drain(timeout)
+        self._emulator.raise_background_errors()
+
+
+class UserView(_View):
+    """The same emulator acting as another user (`ag.as_user(name, roles=...)`)."""
+
+    def __init__(self, emulator: "AbacoEmulator", caller: Caller) -> None:
+        self._emulator = emulator
+        self.user = caller.username
+        self.roles = caller.roles
+        self.actors = ActorsClient(emulator.service, caller)
+
+    def as_user(self, name: str, roles: Iterable[str] = ()) -> "UserView":
+        return self._emulator.as_user(name, roles)
+
+
+class AbacoEmulator(_View):
+    """Abaco's actors service on this machine: `ag.actors.*` as agavepy offers it.
+
+    `db_path=None` keeps everything in memory; a path persists state in a TinyDB file
+    that survives restarts (queued messages are executed after a restart). `runner`
+    is "docker" (each execution a container) or "local" (registered handlers).
+    `close()` stops the workers and removes every container the emulator started.
+    """
+
+    def __init__(self, *, db_path: str | None = None, runner: str | Runner = "docker", user: str = "testuser",
+                 roles: Iterable[str] = (), tenant: str = DEFAULT_TENANT, api_server: str | None = None,
+                 max_run_time: float | None = None, pull: str = "never", uid: int | None = None,
+                 network_mode: str = "host", allow_privileged: bool = False, allow_mounts: bool = False,
+                 docker_client: Any = None) -> None:
+        if pull not in ("never", "missing", "always"):
+            raise ValueError(f"pull must be 'never', 'missing' or 'always', not {pull!r}")
+        self._emulator = self
+        self._closed = False
+        self.runner = make_runner(runner, pull=pull, uid=uid, network_mode=network_mode,
+                                  docker_client=docker_client)
+        self.store = Store(db_path)
+        self.engine = Engine(self.store, self.runner, max_run_time=max_run_time)
+        options = ServiceOptions(tenant=tenant, allow_privileged=allow_privileged, allow_mounts=allow_mounts)
+        if api_server:
+            options.api_server = api_server.rstrip("/")
+        self.service = ActorsService(self.store, self.engine, options)
+        self.user = user
+        self.roles = frozenset(roles)
+        self.actors = ActorsClient(self.service, Caller(user, self.roles, tenant))
+        self.engine.start(EngineHooks(
+            api_server=lambda: self.service.options.api_server,
+            access_token=self.service.access_token_for,
+            revoke_token=self.service.revoke_token,
+            update_state=self.service.set_state_from_execution,
+        ))
+        _open_emulators.add(self)
+
+    def as_user(self, name: str, roles: Iterable[str] = ()) -> UserView:
+        """A view of this emulator acting as `name` (permissions, nonces, sharing)."""
+        return UserView(self, Caller(name, frozenset(roles), self.service.options.tenant))
+
+    def register_image(self, image: str, handler: Callable[[AttrDict], Any] | None = None, *,
+                       command: Sequence[str] | None = None) -> None:
+        """Tell the local runner what `image` runs: a Python callable or a command."""
+        if not isinstance(self.runner, LocalRunner):
+            raise EmulatorError("register_image is for the local runner: create the emulator with runner='local'")
+        self.runner.register(image, handler, command)
+
+    def raise_background_errors(self) -> None:
+        """Re-raise, in the caller's thread, an unexpected error of a worker thread."""
+        if self.engine.errors:
+            error = self.engine.errors.pop(0)
+            raise EmulatorError(f"a worker thread failed: {error!r}") from error
+
+    def close(self) -> None:
+        """Stop every worker, remove every container, and close the store."""
+        if self._closed:
+            return
+        self._closed = True
+        _open_emulators.discard(self)
+        self.engine.close()
+        self.store.close()
+
+    def __enter__(self) -> "AbacoEmulator":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()

@@ -1,0 +1,402 @@
+"""Mailboxes, workers and executions: what happens to a message once it is accepted.
+
+A message is stored (with its SUBMITTED execution) before its sender gets an
+execution id, and it stays in the store until the execution that ran it is recorded
+COMPLETE, in the same transaction. So a crash at any moment loses nothing: on the
+next start every stored message is queued again (an execution that was RUNNING at the
+crash runs again from the start) and a completed one never runs twice.
+
+Each actor has a `Mailbox` (FIFO) and one or more `Worker` threads; a worker takes one
+message at a time and runs it through the runner. A stateful actor has exactly one
+worker, so its messages run strictly one at a time; a stateless actor runs as many at
+once as it has workers.
+"""
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from . import models
+from .contract import Message, environment_for
+from .errors import ExecutionTimeout, ImageUnavailable
+from .runners.base import ExecutionSpec, RunOutcome, Runner
+from .store import Store
+
+_FINISHED = (models.COMPLETE, models.ERROR)
+MAX_RUN_TIME_HINT = "max_run_time="
+
+
+@dataclass
+class EngineHooks:
+    """What the engine needs from the service above it, given as callables."""
+
+    api_server: Callable[[], str]
+    access_token: Callable[[str], str]
+    revoke_token: Callable[[str], None]
+    update_state: Callable[[str, Any], None]
+
+
+class Mailbox:
+    """The queued message ids of one actor, oldest first, with a wake-up for workers."""
+
+    def __init__(self) -> None:
+        self._queue: deque[str] = deque()
+        self._cond = threading.Condition()
+
+    def put(self, message_id: str) -> None:
+        with self._cond:
+            self._queue.append(message_id)
+            self._cond.notify()
+
+    def take(self, stopping: Callable[[], bool]) -> str | None:
+        """The next message id, waiting for one; None once `stopping()` is true."""
+        with self._cond:
+            while not stopping():
+                if self._queue:
+                    return self._queue.popleft()
+                self._cond.wait()
+            return None
+
+    def purge(self) -> list[str]:
+        with self._cond:
+            ids, self._queue = list(self._queue), deque()
+            return ids
+
+    def wake_all(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+
+class Worker(threading.Thread):
+    """Runs the messages of one actor, one at a time, until it is stopped."""
+
+    def __init__(self, engine: "Engine", actor_id: str, revision: int) -> None:
+        self.id = models.new_id()
+        super().__init__(name=f"abaco-worker-{self.id}", daemon=True)
+        self.engine = engine
+        self.actor_id = actor_id
+        self.revision = revision
+        self.stopping = False
+        self.current: str | None = None
+
+    def stop(self, force: bool) -> None:
+        """Take no more messages; with `force`, also end the running execution now."""
+        self.stopping = True
+        self.engine.mailbox(self.actor_id).wake_all()
+        if force and self.current is not None:
+            self.engine.runner.stop(self.current)
+
+    def run(self) -> None:
+        engine = self.engine
+        try:
+            actor = engine.store.get("actors", self.actor_id)
+            if actor is None or self.stopping:
+                return
+            try:
+                engine.runner.prepare(actor["image"])
+            except Exception as exc:  # the image cannot run: the actor is in ERROR
+                engine.worker_failed(self, exc)
+                return
+            engine.set_worker_status(self.id, models.WORKER_READY)
+            engine.actor_ready(self.actor_id, self.revision)
+            mailbox = engine.mailbox(self.actor_id)
+            while True:
+                message_id = mailbox.take(lambda: self.stopping)
+                if message_id is None:
+                    break
+                self.current = message_id
+                try:
+                    engine.execute(self, message_id)
+                finally:
+                    self.current = None
+            engine.store.delete("workers", self.id)
+        except BaseException as exc:  # a bug of the emulator: keep it for the test to see
+            engine.report(exc)
+        finally:
+            engine.worker_exited(self)
+
+
+class Engine:
+    """Owns the mailboxes and workers of every actor and records their executions."""
+
+    def __init__(self, store: Store, runner: Runner, *, max_run_time: float | None = None) -> None:
+        self.store = store
+        self.runner = runner
+        self.max_run_time = max_run_time
+        self.hooks: EngineHooks | None = None
+        self.errors: list[BaseException] = []
+        self._mailboxes: dict[str, Mailbox] = {}
+        self._workers: dict[str, Worker] = {}
+        self._lock = threading.RLock()
+        self._finished = threading.Condition()
+        self._running: dict[str, Worker] = {}
+        self._closed = False
+
+    # -- life cycle ------------------------------------------------------------------
+    def start(self, hooks: EngineHooks) -> None:
+        """Queue every stored message again and start the workers of every actor."""
+        self.hooks = hooks
+        with self.store.transaction():
+            for worker in self.store.all("workers"):
+                self.store.delete("workers", worker["id"])
+            for message in self.store.all("messages"):
+                execution = self.store.get("executions", message["id"])
+                if execution is not None and execution["status"] == models.RUNNING:
+                    self.store.update("executions", message["id"], {
+                        "status": models.SUBMITTED, "worker_id": None, "start_time": None})
+                self.mailbox(message["actor_id"]).put(message["id"])
+        for actor in self.store.all("actors"):
+            if actor["status"] != models.SHUTTING_DOWN:
+                self.store.update("actors", actor["id"], {"status": models.SUBMITTED, "status_message": ""})
+                self.start_actor(actor["id"])
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Force-quit every execution, stop every worker, and release the runner."""
+        with self._lock:
+            self._closed = True
+            workers = list(self._workers.values())
+        for worker in workers:
+            worker.stop(force=True)
+        deadline = time.monotonic() + timeout
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        self.runner.close()
+
+    def report(self, exc: BaseException) -> None:
+        """Keep an unexpected error of a background thread for the caller to re-raise."""
+        with self._lock:
+            self.errors.append(exc)
+
+    # -- mailboxes -------------------------------------------------------------------
+    def mailbox(self, actor_id: str) -> Mailbox:
+        with self._lock:
+            box = self._mailboxes.get(actor_id)
+            if box is None:
+                box = self._mailboxes[actor_id] = Mailbox()
+            return box
+
+    def notify(self, actor_id: str, message_id: str) -> None:
+        """A stored message is queued for the actor's workers."""
+        self.mailbox(actor_id).put(message_id)
+
+    def queued(self, actor_id: str) -> int:
+        return len(self.mailbox(actor_id))
+
+    def purge(self, actor_id: str) -> int:
+        """Drop the queued (not yet running) messages of an actor."""
+        ids = self.mailbox(actor_id).purge()
+        with self.store.transaction():
+            for message_id in ids:
+                self.store.delete("messages", message_id)
+        return len(ids)
+
+    # -- workers ---------------------------------------------------------------------
+    def start_actor(self, actor_id: str) -> None:
+        self.add_workers(actor_id, 1)
+
+    def add_workers(self, actor_id: str, count: int) -> list[str]:
+        actor = self.store.get("actors", actor_id)
+        started = []
+        with self._lock:
+            if self._closed:
+                return started
+            for _ in range(count):
+                worker = Worker(self, actor_id, actor["revision"])
+                self._workers[worker.id] = worker
+                self.store.insert("workers", {
+                    "id": worker.id, "actor_id": actor_id, "status": models.WORKER_REQUESTED,
+                    "ch_name": f"worker_{worker.id}", "image": actor["image"], "location": self.runner.name,
+                    "cid": None, "host_id": "abaco-emulator", "create_time": models.now(),
+                    "last_execution_time": None, "last_health_check_time": models.now(),
+                    "tenant": actor.get("tenant"),
+                })
+                worker.start()
+                started.append(worker.id)
+        return started
+
+    def workers_of(self, actor_id: str) -> list[Worker]:
+        with self._lock:
+            return [w for w in self._workers.values() if w.actor_id == actor_id]
+
+    def restart_actor(self, actor_id: str) -> None:
+        """New image or forced update: old workers finish what they run, new ones start."""
+        old = self.workers_of(actor_id)
+        for worker in old:
+            worker.stop(force=False)
+        with self.store.transaction():
+            for record in self.store.by_actor("workers", actor_id):
+                if record["status"] == models.WORKER_ERROR:
+                    self.store.delete("workers", record["id"])
+        self.add_workers(actor_id, max(1, len([w for w in old if w.is_alive()])))
+
+    def remove_actor(self, actor_id: str, timeout: float = 30.0) -> None:
+        """Stop the actor's workers, force-quitting what they run, and wait for them."""
+        workers = self.workers_of(actor_id)
+        for worker in workers:
+            worker.stop(force=True)
+        deadline = time.monotonic() + timeout
+        for worker in workers:
+            if worker is not threading.current_thread():
+                worker.join(max(0.0, deadline - time.monotonic()))
+        self.mailbox(actor_id).purge()
+        with self._lock:
+            self._mailboxes.pop(actor_id, None)
+
+    def stop_worker(self, worker_id: str) -> None:
+        with self._lock:
+            worker = self._workers.get(worker_id)
+        if worker is None:
+            self.store.delete("workers", worker_id)
+            return
+        self.set_worker_status(worker_id, models.WORKER_SHUTTING_DOWN)
+        worker.stop(force=True)
+
+    def set_worker_status(self, worker_id: str, status: str) -> None:
+        if self.store.get("workers", worker_id) is not None:
+            self.store.update("workers", worker_id, {"status": status, "last_health_check_time": models.now()})
+
+    def actor_ready(self, actor_id: str, revision: int) -> None:
+        with self.store.transaction():
+            actor = self.store.get("actors", actor_id)
+            if actor and actor["revision"] == revision and actor["status"] in (models.SUBMITTED, models.ERROR):
+                self.store.update("actors", actor_id, {"status": models.READY, "status_message": ""})
+
+    def worker_failed(self, worker: Worker, exc: Exception) -> None:
+        """The worker cannot run the actor's image: the actor goes to ERROR, messages wait."""
+        reason = str(exc) if isinstance(exc, ImageUnavailable) else f"{type(exc).__name__}: {exc}"
+        with self.store.transaction():
+            if self.store.get("workers", worker.id) is not None:
+                self.store.update("workers", worker.id, {"status": models.WORKER_ERROR})
+            actor = self.store.get("actors", worker.actor_id)
+            if actor and actor["revision"] == worker.revision and actor["status"] != models.SHUTTING_DOWN:
+                self.store.update("actors", worker.actor_id, {"status": models.ERROR, "status_message": reason})
+
+    def worker_exited(self, worker: Worker) -> None:
+        with self._lock:
+            self._workers.pop(worker.id, None)
+
+    # -- executions ------------------------------------------------------------------
+    def _max_run_time(self, actor: dict[str, Any]) -> float | None:
+        for hint in actor.get("hints") or ():
+            if isinstance(hint, str) and hint.startswith(MAX_RUN_TIME_HINT):
+                try:
+                    return float(hint[len(MAX_RUN_TIME_HINT):])
+                except ValueError:
+                    pass
+        return self.max_run_time
+
+    def execute(self, worker: Worker, message_id: str) -> None:
+        """Run one queued message and record its execution."""
+        record = self.store.get("messages", message_id)
+        actor = self.store.get("actors", worker.actor_id)
+        if record is None or actor is None:
+            return
+        message = Message.from_record(record["message"])
+        with self.store.transaction():
+            execution = self.store.update("executions", message_id, {
+                "status": models.RUNNING, "start_time": models.now(), "worker_id": worker.id})
+            self.store.update("workers", worker.id, {"status": models.WORKER_BUSY,
+                                                     "last_execution_time": models.now()})
+        with self._lock:
+            self._running[message_id] = worker
+        token = self.hooks.access_token(actor["owner"])
+        try:
+            spec = ExecutionSpec(
+                execution_id=message_id, actor_id=actor["id"], worker_id=worker.id, image=actor["image"],
+                environment=environment_for(
+                    actor, message, record.get("environment") or {}, execution_id=message_id,
+                    worker_id=worker.id, username=execution["executor"], api_server=self.hooks.api_server(),
+                    access_token=token, state=actor.get("state")),
+                binary=message.data, max_run_time=self._max_run_time(actor), mem_limit=actor.get("mem_limit"),
+                max_cpus=actor.get("max_cpus"), use_container_uid=actor.get("use_container_uid", False),
+                privileged=actor.get("privileged", False), mounts=actor.get("mounts") or [],
+                update_state=lambda value: self.hooks.update_state(actor["id"], value))
+            outcome = self.runner.run(spec)
+            status = models.COMPLETE
+        except Exception as exc:  # the platform failed to run it: ERROR, reason in the logs
+            outcome = RunOutcome(exit_code=-1, logs=f"abaco-emulator: the execution could not run: {exc}\n",
+                                 results=[], start_time=execution["start_time"], finish_time=models.now(),
+                                 runtime=0)
+            status = models.ERROR
+        finally:
+            self.hooks.revoke_token(token)
+        self._record(worker, execution, outcome, status)
+
+    def _record(self, worker: Worker, execution: dict[str, Any], outcome: RunOutcome, status: str) -> None:
+        execution_id, actor_id = execution["id"], execution["actor_id"]
+        with self.store.transaction():
+            if self.store.get("executions", execution_id) is not None:
+                self.store.update("executions", execution_id, {
+                    "status": status, "start_time": outcome.start_time, "finish_time": outcome.finish_time,
+                    "runtime": outcome.runtime, "cpu": outcome.cpu, "io": outcome.io,
+                    "exit_code": outcome.exit_code, "final_state": outcome.final_state or None,
+                })
+            if self.store.get("actors", actor_id) is not None:
+                self.store.delete("logs", execution_id)
+                self.store.insert("logs", {"id": execution_id, "actor_id": actor_id, "logs": outcome.logs})
+                self.store.delete("results", execution_id)
+                self.store.insert("results", {
+                    "id": execution_id, "actor_id": actor_id,
+                    "items": [base64.b64encode(r).decode("ascii") for r in outcome.results]})
+            self.store.delete("messages", execution_id)
+            if self.store.get("workers", worker.id) is not None:
+                self.store.update("workers", worker.id, {"status": models.WORKER_READY})
+        with self._lock:
+            self._running.pop(execution_id, None)
+        with self._finished:
+            self._finished.notify_all()
+
+    def force_quit(self, execution_id: str) -> None:
+        self.runner.stop(execution_id)
+
+    def wait_for(self, execution_id: str, timeout: float | None) -> dict[str, Any]:
+        """The execution once COMPLETE or ERROR; ExecutionTimeout if it takes longer."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._finished:
+            while True:
+                execution = self.store.get("executions", execution_id)
+                if execution is None:
+                    raise ExecutionTimeout(f"execution {execution_id} does not exist")
+                if execution["status"] in _FINISHED:
+                    return execution
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise ExecutionTimeout(self._stuck_reason(execution, timeout))
+                self._finished.wait(0.5 if remaining is None else min(0.5, remaining))
+
+    def _stuck_reason(self, execution: dict[str, Any], timeout: float | None) -> str:
+        actor = self.store.get("actors", execution["actor_id"])
+        reason = f"execution {execution['id']} is still {execution['status']} after {timeout} s"
+        if actor is None:
+            return reason + f"; its actor {execution['actor_id']} was deleted"
+        if actor["status"] == models.ERROR:
+            return reason + f"; its actor {actor['id']} is in ERROR: {actor['status_message']}"
+        return reason + f"; {len(self.mailbox(actor['id']))} message(s) are queued for actor {actor['id']}"
+
+    def drain(self, timeout: float | None) -> None:
+        """Wait until no message is queued and nothing runs."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._finished:
+            while True:
+                with self._lock:
+                    queued = {a: len(b) for a, b in self._mailboxes.items() if len(b)}
+                    running = len(self._running)
+                if not queued and not running:
+                    return
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    stuck = []
+                    for actor_id, count in queued.items():
+                        actor = self.store.get("actors", actor_id) or {}
+                        note = f" (ERROR: {actor.get('status_message')})" if actor.get("status") == models.ERROR else ""
+                        stuck.append(f"{actor_id}: {count} queued{note}")
+                    raise ExecutionTimeout(f"drain timed out after {timeout} s with {running} execution(s) "
+                                           f"running and messages queued for: {', '.join(stuck) or 'none'}")
+                self._finished.wait(0.5 if remaining is None else min(0.5, remaining))

@@ -1,0 +1,73 @@
+"""One exception hierarchy for the whole package.
+
+`AbacoError` and its subclasses are answers of the Abaco API: each carries the HTTP
+status the real service sends, so every transport renders it the same way (the HTTP
+app as the error envelope, the in-process facade as the `requests.HTTPError` that
+agavepy would raise). The other subclasses of `EmulatorError` are problems of the
+emulator itself (no Docker daemon, a wait that timed out).
+"""
+from __future__ import annotations
+
+
+class EmulatorError(Exception):
+    """Base class of every exception abaco-emulator raises on purpose."""
+
+
+class AbacoError(EmulatorError):
+    """An error answer of the Abaco API, with the status code the real service uses."""
+
+    status_code = 400
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class BadRequest(AbacoError):
+    """Validation errors, and (as in Abaco) permission and "does not exist" errors."""
+
+
+class PermissionDenied(BadRequest):
+    """The caller lacks the permission level the operation needs (HTTP 400 in Abaco)."""
+
+
+class NotFound(AbacoError):
+    """An unknown alias, worker or non-id identifier."""
+
+    status_code = 404
+
+
+class Unauthorized(AbacoError):
+    """No valid credentials on a server that requires them."""
+
+    status_code = 401
+
+
+class MethodNotAllowed(AbacoError):
+    """An unknown route or a method the route does not have."""
+
+    status_code = 405
+
+
+class PayloadTooLarge(AbacoError):
+    """A request body above the configured limit."""
+
+    status_code = 413
+
+
+class DockerUnavailable(EmulatorError):
+    """The Docker runner was asked for but no Docker daemon answers."""
+
+
+class ImageUnavailable(EmulatorError):
+    """An actor's image is not present and may not (or cannot) be pulled."""
+
+
+class RunnerFailure(EmulatorError):
+    """The runner itself failed to run an execution (not the actor's own failure)."""
+
+
+class ExecutionTimeout(EmulatorError, TimeoutError):
+    """`wait_for_execution` or `drain` ran out of time."""

@@ -1,0 +1,125 @@
+"""Records the emulator stores, their defaults, statuses and identifiers.
+
+Records are plain dicts with snake_case keys, as the real service stores them; the
+camelCase shapes the API answers with are made in `shapes.py`.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from datetime import datetime, timezone
+from enum import IntEnum
+from typing import Any
+
+_ID_ALPHABET = string.ascii_letters + string.digits
+ID_LENGTH = 13
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9]{%d}$" % ID_LENGTH)
+
+ABACO_WORLD = "ABACO_WORLD"
+ADMIN_ROLE = "Internal/abaco-admin"
+PRIVILEGED_ROLE = "Internal/abaco-privileged"
+USER_ROLE = "Internal/abaco-user"
+
+# Actor statuses.
+SUBMITTED = "SUBMITTED"
+READY = "READY"
+ERROR = "ERROR"
+SHUTTING_DOWN = "SHUTTING_DOWN"
+
+# Execution statuses (SUBMITTED and ERROR are shared with actors).
+RUNNING = "RUNNING"
+COMPLETE = "COMPLETE"
+
+# Worker statuses.
+WORKER_REQUESTED = "REQUESTED"
+WORKER_READY = "READY"
+WORKER_BUSY = "BUSY"
+WORKER_SHUTTING_DOWN = "SHUTTING_DOWN"
+WORKER_ERROR = "ERROR"
+
+RESERVED_ALIASES = frozenset({"executions", "nonces", "logs", "messages", "adapters", "admin"})
+FORBIDDEN_ALIAS_CHARACTERS = frozenset('\\":/?#[]@!$&\'()*+,;= ')
+
+LOG_LIMIT = 1_000_000
+LOG_TRUNCATED_SUFFIX = " LOG LIMIT EXCEEDED; this execution log was TRUNCATED!"
+MAX_RESULT_BYTES = 131072
+
+
+class Level(IntEnum):
+    """Permission levels, ordered so that a higher level includes the lower ones."""
+
+    NONE = 0
+    READ = 1
+    EXECUTE = 2
+    UPDATE = 3
+
+    @classmethod
+    def parse(cls, value: Any) -> "Level":
+        """The level named by `value`; raises ValueError for anything else."""
+        if isinstance(value, str) and value.upper() in cls.__members__:
+            return cls[value.upper()]
+        raise ValueError(value)
+
+
+def new_id() -> str:
+    """A 13-character mixed-case alphanumeric id, the form of Abaco's hashids."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(ID_LENGTH))
+
+
+def looks_like_id(value: str) -> bool:
+    """Whether `value` has the form of an actor id (so it may not be an alias)."""
+    return bool(_ID_PATTERN.match(value))
+
+
+def now() -> str:
+    """The current UTC time as ISO-8601 with milliseconds and a trailing Z."""
+    return format_time(datetime.now(timezone.utc))
+
+
+def format_time(moment: datetime) -> str:
+    """ISO-8601 with milliseconds and a trailing Z (the form Abaco meant to emit)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_time(value: str) -> datetime:
+    """Read a time written by `format_time` (or any ISO-8601 string)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def actor_defaults() -> dict[str, Any]:
+    """The user-settable fields of an actor with their defaults: what PUT resets to."""
+    return {
+        "description": "",
+        "default_environment": {},
+        "stateless": True,
+        "privileged": False,
+        "use_container_uid": False,
+        "token": "false",
+        "hints": [],
+        "link": "",
+        "webhook": "",
+        "mounts": [],
+        "max_workers": None,
+        "mem_limit": None,
+        "max_cpus": None,
+        "queue": "default",
+        "cron_on": False,
+        "cron_schedule": None,
+        "log_ex": None,
+    }
+
+
+def alias_problem(alias: str) -> str | None:
+    """Why `alias` cannot be an alias, or None if it can."""
+    if not alias:
+        return "Invalid alias: an alias may not be empty."
+    if looks_like_id(alias):
+        return f"Invalid alias: {alias} has the form of an actor id; choose a name that does not."
+    if alias in RESERVED_ALIASES:
+        return f"Invalid alias: {alias} is a reserved word; the reserved words are: {', '.join(sorted(RESERVED_ALIASES))}."
+    bad = sorted({c for c in alias if c in FORBIDDEN_ALIAS_CHARACTERS})
+    if bad:
+        shown = " ".join("space" if c == " " else c for c in bad)
+        return f"Invalid alias: {alias!r} contains characters that are not allowed: {shown}."
+    return None

@@ -1,0 +1,193 @@
+"""Filtering for `list`, `listExecutions` and search: MongoDB-style `q` and search parameters.
+
+Records are the stored (snake_case) documents; field names may be given in camelCase
+too. Dotted names reach nested keys (`final_state.ExitCode`).
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any, Callable
+
+from .errors import BadRequest
+from .models import parse_time
+from .shapes import to_snake
+
+SEARCH_TYPES = ("actors", "workers", "executions", "logs")
+SEARCH_OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "nin", "like", "nlike", "between")
+_NOT_FIELDS = {"search", "exactsearch", "skip", "limit", "offset", "x-nonce", "q"}
+_MISSING = object()
+
+Predicate = Callable[[dict[str, Any]], bool]
+
+
+def paginate(records: list[Any], skip: int | None, limit: int | None) -> list[Any]:
+    """`limit` records after the first `skip`."""
+    skip = skip or 0
+    if skip < 0 or (limit is not None and limit < 0):
+        raise BadRequest("limit and skip/offset must not be negative.")
+    return records[skip:] if limit is None else records[skip:skip + limit]
+
+
+def _lookup(record: dict[str, Any], path: str) -> Any:
+    first, _, rest = path.partition(".")
+    value = record.get(first, record.get(to_snake(first), _MISSING))
+    for part in rest.split(".") if rest else ():
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return _MISSING
+    return value
+
+
+def _as_time(value: Any) -> datetime | None:
+    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-":
+        try:
+            return parse_time(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _ordered(left: Any, right: Any) -> tuple[Any, Any] | None:
+    """Two values made comparable (times as datetimes), or None if they are not."""
+    left_time, right_time = _as_time(left), _as_time(right)
+    if left_time is not None and right_time is not None:
+        if (left_time.tzinfo is None) != (right_time.tzinfo is None):
+            left_time, right_time = left_time.replace(tzinfo=None), right_time.replace(tzinfo=None)
+        return left_time, right_time
+    numbers = (int, float)
+    if isinstance(left, numbers) and isinstance(right, numbers) and not isinstance(left, bool):
+        return left, right
+    if isinstance(left, str) and isinstance(right, str):
+        return left, right
+    return None
+
+
+def _compare(op: str, value: Any, wanted: Any) -> bool:
+    if op == "eq":
+        return value == wanted
+    if op == "ne":
+        return value != wanted
+    if op in ("in", "nin"):
+        if not isinstance(wanted, list):
+            raise BadRequest(f"the {op} operator needs a list of values, not {wanted!r}.")
+        found = value in wanted or (isinstance(value, list) and any(v in wanted for v in value))
+        return found if op == "in" else not found
+    if op in ("regex", "nregex"):
+        try:
+            found = isinstance(value, str) and re.search(str(wanted), value) is not None
+        except re.error as exc:
+            raise BadRequest(f"invalid regular expression {wanted!r}: {exc}.") from None
+        return found if op == "regex" else not found
+    if value is _MISSING:
+        return False
+    pair = _ordered(value, wanted)
+    if pair is None:
+        return False
+    left, right = pair
+    return {"lt": left < right, "lte": left <= right, "gt": left > right, "gte": left >= right}[op]
+
+
+_MONGO_OPERATORS = {"$eq": "eq", "$ne": "ne", "$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte",
+                    "$in": "in", "$nin": "nin", "$regex": "regex"}
+
+
+def mongo_filter(q: Any) -> Predicate:
+    """A predicate for a MongoDB-style query (a dict or its JSON text)."""
+    if isinstance(q, (str, bytes)):
+        if not q:
+            return lambda record: True
+        try:
+            q = json.loads(q)
+        except ValueError:
+            raise BadRequest(f"Invalid query q: {q!r} is not JSON; pass a MongoDB-style "
+                             "object such as {\"status\": \"READY\"}.") from None
+    if not isinstance(q, dict):
+        raise BadRequest("Invalid query q: it must be a JSON object such as {\"status\": \"READY\"}.")
+    tests: list[Predicate] = []
+    for field, condition in q.items():
+        if field in ("$and", "$or"):
+            if not isinstance(condition, list) or not all(isinstance(c, dict) for c in condition):
+                raise BadRequest(f"Invalid query q: {field} needs a list of objects.")
+            parts = [mongo_filter(c) for c in condition]
+            combine = all if field == "$and" else any
+            tests.append(lambda r, parts=parts, combine=combine: combine(p(r) for p in parts))
+        elif field.startswith("$"):
+            raise BadRequest(f"Invalid query q: unknown operator {field}.")
+        elif isinstance(condition, dict) and condition and all(k.startswith("$") for k in condition):
+            for op, wanted in condition.items():
+                if op == "$exists":
+                    tests.append(lambda r, f=field, w=wanted: (_lookup(r, f) is not _MISSING) == bool(w))
+                    continue
+                if op not in _MONGO_OPERATORS:
+                    raise BadRequest(f"Invalid query q: unknown operator {op}; use one of "
+                                     f"{', '.join(sorted(_MONGO_OPERATORS))}, $exists.")
+                tests.append(lambda r, f=field, o=_MONGO_OPERATORS[op], w=wanted: _compare(o, _lookup(r, f), w))
+        else:
+            tests.append(lambda r, f=field, w=condition: _compare("eq", _lookup(r, f), w))
+    return lambda record: all(test(record) for test in tests)
+
+
+def _convert(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def search_filter(params: dict[str, str]) -> Predicate:
+    """A predicate for Abaco's search parameters (`search`, `exactsearch`, `field.op=value`)."""
+    tests: list[Predicate] = []
+    for key, raw in params.items():
+        if key in ("search", "exactsearch"):
+            needle = str(raw)
+            if key == "search":
+                lowered = needle.lower()
+                tests.append(lambda r, n=lowered: n in json.dumps(r, default=str).lower())
+            else:
+                tests.append(lambda r, n=needle: _contains_exact(r, n))
+            continue
+        if key in _NOT_FIELDS:
+            continue
+        field, _, op = key.rpartition(".")
+        if op not in SEARCH_OPERATORS:
+            field, op = key, "eq"
+        tests.append(_search_test(field, op, raw))
+    return lambda record: all(test(record) for test in tests)
+
+
+def _search_test(field: str, op: str, raw: str) -> Predicate:
+    if op in ("in", "nin"):
+        try:
+            wanted = json.loads(raw)
+        except ValueError:
+            raise BadRequest(f"Invalid search: {field}.{op} needs a JSON list such as [\"a\", \"b\"].") from None
+        return lambda r: _compare(op, _lookup(r, field), wanted)
+    if op == "between":
+        bounds = raw.split(",")
+        if len(bounds) != 2:
+            raise BadRequest(f"Invalid search: {field}.between needs two values separated by a comma.")
+        low, high = (_convert(b.strip()) for b in bounds)
+        return lambda r: _compare("gte", _lookup(r, field), low) and _compare("lte", _lookup(r, field), high)
+    if op in ("like", "nlike"):
+        return lambda r: _compare("regex" if op == "like" else "nregex", _lookup(r, field), raw)
+    return lambda r: _compare({"neq": "ne"}.get(op, op), _lookup(r, field), _convert(raw))
+
+
+def _contains_exact(record: Any, needle: str) -> bool:
+    if isinstance(record, dict):
+        return any(_contains_exact(v, needle) for v in record.values())
+    if isinstance(record, list):
+        return any(_contains_exact(v, needle) for v in record)
+    return str(record) == needle

@@ -1,0 +1,94 @@
+"""The interface between the engine and the things that actually run an execution."""
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..models import LOG_LIMIT, LOG_TRUNCATED_SUFFIX
+
+
+@dataclass
+class ExecutionSpec:
+    """Everything a runner needs to run one execution of an actor."""
+
+    execution_id: str
+    actor_id: str
+    worker_id: str
+    image: str
+    environment: dict[str, str]
+    binary: bytes | None = None
+    max_run_time: float | None = None
+    mem_limit: str | int | None = None
+    max_cpus: int | None = None
+    use_container_uid: bool = False
+    privileged: bool = False
+    mounts: list[dict[str, Any]] = field(default_factory=list)
+    # Called with the new state when an in-process handler updates it.
+    update_state: Callable[[Any], None] | None = None
+
+
+@dataclass
+class RunOutcome:
+    """What an execution left behind once it ended."""
+
+    exit_code: int
+    logs: str
+    results: list[bytes]
+    start_time: str
+    finish_time: str
+    runtime: int
+    cpu: int = 0
+    io: int = 0
+    final_state: dict[str, Any] = field(default_factory=dict)
+
+
+class LogBuffer:
+    """Collects an execution's output, keeping at most Abaco's log limit in memory."""
+
+    def __init__(self, limit: int = LOG_LIMIT) -> None:
+        self._limit = limit
+        self._parts: list[str] = []
+        self._size = 0
+        self.truncated = False
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            room = self._limit - self._size
+            if room <= 0:
+                self.truncated = self.truncated or bool(text)
+                return len(text)
+            if len(text) > room:
+                self.truncated = True
+                text = text[:room]
+            self._parts.append(text)
+            self._size += len(text)
+        return len(text)
+
+    def text(self) -> str:
+        with self._lock:
+            body = "".join(self._parts)
+            return body + LOG_TRUNCATED_SUFFIX if self.truncated else body
+
+
+class Runner(ABC):
+    """Runs executions; one instance serves every worker of an emulator."""
+
+    name = "runner"
+
+    @abstractmethod
+    def prepare(self, image: str) -> None:
+        """Make sure `image` can run; raise ImageUnavailable saying why not."""
+
+    @abstractmethod
+    def run(self, spec: ExecutionSpec) -> RunOutcome:
+        """Run one execution to its end (or its time limit) and report it."""
+
+    @abstractmethod
+    def stop(self, execution_id: str) -> None:
+        """Force-quit a running execution; `run` then returns promptly."""
+
+    def close(self) -> None:
+        """Release everything the runner holds (containers, threads, files)."""

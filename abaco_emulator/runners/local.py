@@ -1,0 +1,335 @@
+"""The local runner: actors whose "image" is a Python callable or a command, no Docker.
+
+`AbacoEmulator.register_image(image, handler)` or `register_image(image, command=[...])`
+tells this runner what an image name means. A handler gets a context (`ctx`) holding
+what agavepy's `get_context()` gives inside a real container, plus `ctx.binary`,
+`ctx.send_result(bytes)` and `ctx.update_state(value)`; what it prints is its log, a
+returned bytes/str is one more result, an exception is exit code 1 with the traceback
+in the log. A command runs as a subprocess with the contract's environment; a binary
+message arrives on its standard input and in the file named by
+`ABACO_EMULATOR_BINARY_DATA`; it may send results as datagrams to the Unix socket
+named by `ABACO_EMULATOR_RESULTS_SOCKET`.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from ..attrdict import AttrDict
+from ..errors import ImageUnavailable, RunnerFailure
+from ..models import MAX_RESULT_BYTES, now
+from .base import ExecutionSpec, LogBuffer, RunOutcome, Runner
+
+KILLED_EXIT_CODE = 137  # what Docker reports for a container killed with SIGKILL
+
+
+class _OutputRouter:
+    """Sends what each handler thread prints to that execution's log.
+
+    Installed over sys.stdout/sys.stderr while handlers run (so several executions
+    running at once each get their own output) and removed when none runs.
+    """
+
+    _lock = threading.Lock()
+    _sinks: dict[int, LogBuffer] = {}
+    _saved: tuple[Any, Any] | None = None
+
+    def __init__(self, fallback: Any) -> None:
+        self._fallback = fallback
+
+    def write(self, text: str) -> int:
+        sink = self._sinks.get(threading.get_ident())
+        if sink is not None:
+            return sink.write(text)
+        return self._fallback.write(text)
+
+    def flush(self) -> None:
+        if threading.get_ident() not in self._sinks:
+            self._fallback.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fallback, name)
+
+    @classmethod
+    def attach(cls, sink: LogBuffer) -> None:
+        with cls._lock:
+            if not cls._sinks or not isinstance(sys.stdout, cls):
+                cls._saved = (sys.stdout, sys.stderr)
+                sys.stdout, sys.stderr = cls(sys.stdout), cls(sys.stderr)
+            cls._sinks[threading.get_ident()] = sink
+
+    @classmethod
+    def detach(cls, thread_id: int) -> None:
+        with cls._lock:
+            cls._sinks.pop(thread_id, None)
+            if not cls._sinks and cls._saved is not None and isinstance(sys.stdout, cls):
+                sys.stdout, sys.stderr = cls._saved
+                cls._saved = None
+
+
+@dataclass
+class _Image:
+    handler: Callable[[AttrDict], Any] | None = None
+    command: Sequence[str] | None = None
+
+
+class _Running:
+    """One execution in progress: how to stop it and whether it was stopped."""
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+        self.process: subprocess.Popen | None = None
+
+
+def context_for(spec: ExecutionSpec, results: list[bytes], log: LogBuffer) -> AttrDict:
+    """What a handler gets: agavepy's get_context() plus binary, results and state."""
+    env = spec.environment
+    ctx = AttrDict({
+        "raw_message": env.get("MSG"),
+        "content_type": env.get("_abaco_Content-Type"),
+        "execution_id": env.get("_abaco_execution_id"),
+        "username": env.get("_abaco_username"),
+        "state": env.get("_abaco_actor_state"),
+        "actor_dbid": env.get("_abaco_actor_dbid"),
+        "actor_id": env.get("_abaco_actor_id"),
+        "raw_message_parse_log": "",
+        "message_dict": AttrDict(),
+    })
+    try:
+        parsed = ast.literal_eval(ctx["raw_message"])
+        if isinstance(parsed, dict):
+            ctx["message_dict"] = AttrDict(parsed)
+    except Exception as exc:  # the same tolerance as agavepy's get_context()
+        ctx["raw_message_parse_log"] = f"Error parsing message: {exc}"
+    ctx.update(env)
+
+    def send_result(value: bytes) -> None:
+        if not isinstance(value, bytes):
+            raise TypeError(f"send_result takes bytes, not {type(value).__name__}")
+        _keep_result(value, results, log)
+
+    def update_state(value: Any) -> None:
+        if spec.update_state is None:
+            raise RuntimeError("this execution cannot update state")
+        spec.update_state(value)
+
+    ctx["binary"] = spec.binary
+    ctx["send_result"] = send_result
+    ctx["update_state"] = update_state
+    return ctx
+
+
+def _keep_result(value: bytes, results: list[bytes], log: LogBuffer) -> None:
+    if len(value) > MAX_RESULT_BYTES:
+        log.write(f"abaco-emulator: a result of {len(value)} bytes was dropped: "
+                  f"results are limited to {MAX_RESULT_BYTES} bytes.\n")
+        return
+    results.append(value)
+
+
+def final_state(exit_code: int, started: str, finished: str, error: str = "") -> dict[str, Any]:
+    """A Docker-like `State` dict for executions that ran without Docker."""
+    return {
+        "Status": "exited", "Running": False, "Paused": False, "Restarting": False,
+        "OOMKilled": False, "Dead": False, "Pid": 0, "ExitCode": exit_code,
+        "Error": error, "StartedAt": started, "FinishedAt": finished,
+    }
+
+
+class LocalRunner(Runner):
+    """Runs registered Python handlers in threads and commands as subprocesses."""
+
+    name = "local"
+
+    def __init__(self) -> None:
+        self._images: dict[str, _Image] = {}
+        self._running: dict[str, _Running] = {}
+        self._lock = threading.Lock()
+
+    def register(self, image: str, handler: Callable[[AttrDict], Any] | None = None,
+                 command: Sequence[str] | None = None) -> None:
+        if (handler is None) == (command is None):
+            raise ValueError("register_image needs exactly one of handler or command")
+        if handler is not None and not callable(handler):
+            raise TypeError("handler must be callable")
+        if command is not None and (isinstance(command, str) or not command):
+            raise TypeError("command must be a non-empty list of strings")
+        self._images[image] = _Image(handler, list(command) if command else None)
+
+    def prepare(self, image: str) -> None:
+        if image not in self._images:
+            raise ImageUnavailable(
+                f"Image {image} is not registered with the local runner: call "
+                f"register_image({image!r}, handler) or register_image({image!r}, command=[...]) "
+                "and update the actor.")
+
+    def run(self, spec: ExecutionSpec) -> RunOutcome:
+        image = self._images.get(spec.image)
+        if image is None:
+            raise RunnerFailure(f"image {spec.image} is not registered with the local runner")
+        running = _Running()
+        with self._lock:
+            self._running[spec.execution_id] = running
+        try:
+            if image.handler is not None:
+                return self._run_handler(image.handler, spec, running)
+            return self._run_command(image.command, spec, running)
+        finally:
+            with self._lock:
+                self._running.pop(spec.execution_id, None)
+
+    def _run_handler(self, handler: Callable[[AttrDict], Any], spec: ExecutionSpec,
+                     running: _Running) -> RunOutcome:
+        log = LogBuffer()
+        results: list[bytes] = []
+        exit_code = [0]
+        cpu = [0]
+        done = threading.Event()
+
+        def target() -> None:
+            _OutputRouter.attach(log)
+            begin = time.thread_time_ns()
+            try:
+                value = handler(context_for(spec, results, log))
+                if isinstance(value, str):
+                    value = value.encode("utf-8")
+                if isinstance(value, bytes):
+                    _keep_result(value, results, log)
+            except SystemExit as exc:
+                exit_code[0] = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except BaseException:  # the actor's own failure: exit code 1, traceback logged
+                log.write(traceback.format_exc())
+                exit_code[0] = 1
+            finally:
+                cpu[0] = time.thread_time_ns() - begin
+                _OutputRouter.detach(threading.get_ident())
+                done.set()
+
+        started, begin = now(), time.monotonic()
+        thread = threading.Thread(target=target, name=f"abaco-handler-{spec.execution_id}", daemon=True)
+        thread.start()
+        self._wait(done, running, spec.max_run_time)
+        if not done.is_set():
+            # A thread cannot be killed: the handler is abandoned and its later output dropped.
+            _OutputRouter.detach(thread.ident)
+            exit_code[0] = KILLED_EXIT_CODE
+            log.write(self._stop_reason(running, spec))
+        finished = now()
+        return RunOutcome(exit_code=exit_code[0], logs=log.text(), results=list(results),
+                          start_time=started, finish_time=finished,
+                          runtime=int(time.monotonic() - begin), cpu=cpu[0], io=0,
+                          final_state=final_state(exit_code[0], started, finished))
+
+    def _run_command(self, command: Sequence[str], spec: ExecutionSpec, running: _Running) -> RunOutcome:
+        log = LogBuffer()
+        results: list[bytes] = []
+        workdir = tempfile.mkdtemp(prefix="abaco-local-")
+        results_path = os.path.join(workdir, "results.sock")
+        receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            receiver.bind(results_path)
+            env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "SYSTEMROOT") if key in os.environ}
+            env.update(spec.environment)
+            env["ABACO_EMULATOR_RESULTS_SOCKET"] = results_path
+            if spec.binary is not None:
+                binary_path = os.path.join(workdir, "binary_data")
+                with open(binary_path, "wb") as handle:
+                    handle.write(spec.binary)
+                env["ABACO_EMULATOR_BINARY_DATA"] = binary_path
+            started, begin = now(), time.monotonic()
+            try:
+                process = subprocess.Popen(list(command), env=env, stdin=subprocess.PIPE,
+                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                           start_new_session=True)
+            except OSError as exc:
+                raise RunnerFailure(f"cannot start {command[0]!r} for image {spec.image}: {exc}") from exc
+            running.process = process
+            feeder = threading.Thread(target=self._feed, args=(process, spec.binary), daemon=True)
+            reader = threading.Thread(target=self._drain, args=(process, log), daemon=True)
+            feeder.start()
+            reader.start()
+            usage: list[Any] = []
+            done = threading.Event()
+
+            def reap() -> None:
+                usage.append(os.wait4(process.pid, 0))
+                done.set()
+
+            threading.Thread(target=reap, daemon=True).start()
+            self._wait(done, running, spec.max_run_time)
+            if not done.is_set():
+                log.write(self._stop_reason(running, spec))
+                os.killpg(process.pid, signal.SIGKILL)
+                done.wait()
+            reader.join()
+            feeder.join()
+            _, status, rusage = usage[0]
+            process.returncode = os.waitstatus_to_exitcode(status)
+            exit_code = process.returncode if process.returncode >= 0 else 128 - process.returncode
+            receiver.setblocking(False)
+            while True:
+                try:
+                    _keep_result(receiver.recv(MAX_RESULT_BYTES + 1), results, log)
+                except BlockingIOError:
+                    break
+            finished = now()
+            cpu = int((rusage.ru_utime + rusage.ru_stime) * 1e9)
+            return RunOutcome(exit_code=exit_code, logs=log.text(), results=results,
+                              start_time=started, finish_time=finished,
+                              runtime=int(time.monotonic() - begin), cpu=cpu, io=0,
+                              final_state=final_state(exit_code, started, finished))
+        finally:
+            receiver.close()
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    @staticmethod
+    def _feed(process: subprocess.Popen, data: bytes | None) -> None:
+        try:
+            if data:
+                process.stdin.write(data)
+            process.stdin.close()
+        except OSError:
+            pass  # the command ended without reading its message
+
+    @staticmethod
+    def _drain(process: subprocess.Popen, log: LogBuffer) -> None:
+        for chunk in iter(lambda: process.stdout.read1(65536), b""):
+            log.write(chunk.decode("utf-8", errors="replace"))
+        process.stdout.close()
+
+    @staticmethod
+    def _wait(done: threading.Event, running: _Running, limit: float | None) -> None:
+        deadline = None if limit is None else time.monotonic() + limit
+        while not done.is_set() and not running.stopped.is_set():
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return
+            done.wait(0.05 if remaining is None else min(0.05, remaining))
+
+    @staticmethod
+    def _stop_reason(running: _Running, spec: ExecutionSpec) -> str:
+        if running.stopped.is_set():
+            return "\nabaco-emulator: execution force-quit.\n"
+        return f"\nabaco-emulator: execution stopped after its maximum run time of {spec.max_run_time} s.\n"
+
+    def stop(self, execution_id: str) -> None:
+        with self._lock:
+            running = self._running.get(execution_id)
+        if running is not None:
+            running.stopped.set()
+
+    def close(self) -> None:
+        with self._lock:
+            for running in self._running.values():
+                running.stopped.set()

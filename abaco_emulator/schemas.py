@@ -1,0 +1,114 @@
+"""Request validation with the JSON schemas of agavepy's `actors` interface.
+
+The schemas below are those of the interface that downstream code calls (the seed
+`actors-interface.txt`); they spell types as agavepy does (`dict`, `int`), which
+`_normalise` reads as JSON Schema's `object` and `integer`. The actor schema is
+extended with the other fields Abaco accepts, so that every field has a type check.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+
+from .errors import BadRequest
+
+_AGAVEPY_TYPES = {"dict": "object", "int": "integer"}
+
+_SEED_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Actor": {
+        "type": "object",
+        "properties": {
+            "defaultEnvironment": {"type": "dict"},
+            "description": {"type": "string"},
+            "id": {"type": "string"},
+            "image": {"type": "string"},
+            "owner": {"type": "string"},
+            "privileged": {"type": "boolean"},
+            "stateless": {"type": "boolean"},
+            "status": {"type": "string"},
+        },
+    },
+    "MessageRequest": {"type": "object", "properties": {"message": {"type": "string"}}},
+    "PermissionsUpdateRequest": {
+        "type": "object",
+        "properties": {"level": {"type": "string"}, "user": {"type": "string"}},
+    },
+    "AddNonceRequest": {
+        "type": "object",
+        "properties": {"level": {"type": "string"}, "maxUses": {"type": "int"}},
+    },
+    "AddAliasRequest": {
+        "type": "object",
+        "properties": {"actorId": {"type": "string"}, "alias": {"type": "string"}},
+    },
+    "AddWorkersRequest": {"type": "object", "properties": {"num": {"type": "int"}}},
+}
+
+# Fields of an actor description that Abaco accepts beyond the seed's schema.
+_ACTOR_EXTRA_PROPERTIES = {
+    "name": {"type": ["string", "null"]},
+    "useContainerUid": {"type": "boolean"},
+    "token": {"type": ["string", "boolean"]},
+    "hints": {"type": "array", "items": {"type": "string"}},
+    "link": {"type": "string"},
+    "webhook": {"type": "string"},
+    "mounts": {"type": "array", "items": {"type": "object"}},
+    "maxWorkers": {"type": ["integer", "null"], "minimum": 1},
+    "memLimit": {"type": ["string", "integer", "null"]},
+    "maxCpus": {"type": ["integer", "null"], "minimum": 1},
+    "queue": {"type": "string"},
+    "cronOn": {"type": "boolean"},
+    "cronSchedule": {"type": ["string", "null"]},
+    "logEx": {"type": ["integer", "null"]},
+    "force": {"type": "boolean"},
+}
+
+
+def _normalise(schema: Any) -> Any:
+    """Read agavepy's type names (`dict`, `int`) as JSON Schema's."""
+    if isinstance(schema, dict):
+        out = {key: _normalise(value) for key, value in schema.items()}
+        if isinstance(out.get("type"), str):
+            out["type"] = _AGAVEPY_TYPES.get(out["type"], out["type"])
+        return out
+    if isinstance(schema, list):
+        return [_normalise(item) for item in schema]
+    return schema
+
+
+SCHEMAS: dict[str, dict[str, Any]] = {name: _normalise(schema) for name, schema in _SEED_SCHEMAS.items()}
+SCHEMAS["Actor"]["properties"].update(_ACTOR_EXTRA_PROPERTIES)
+_VALIDATORS = {name: jsonschema.Draft7Validator(schema) for name, schema in SCHEMAS.items()}
+
+_TYPE_WORDS = {
+    "object": "an object",
+    "integer": "an integer",
+    "string": "a string",
+    "boolean": "a boolean (true or false)",
+    "array": "a list",
+    "null": "null",
+}
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    field = ".".join(str(part) for part in error.absolute_path)
+    where = f"field '{field}'" if field else "the request body"
+    if error.validator == "type":
+        wanted = error.validator_value
+        wanted = wanted if isinstance(wanted, list) else [wanted]
+        words = " or ".join(_TYPE_WORDS.get(w, w) for w in wanted)
+        return f"{where} must be {words}, not {error.instance!r}"
+    if error.validator == "minimum":
+        return f"{where} must be at least {error.validator_value}, not {error.instance!r}"
+    return f"{where}: {error.message}"
+
+
+def validate(schema_name: str, body: Any, what: str) -> dict[str, Any]:
+    """Check `body` against a schema; a BadRequest names every wrong field."""
+    if not isinstance(body, dict):
+        raise BadRequest(f"Invalid {what}: the request body must be a JSON object, not {type(body).__name__}.")
+    errors = sorted(_VALIDATORS[schema_name].iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise BadRequest(f"Invalid {what}: " + "; ".join(_describe(e) for e in errors) + ".")
+    return body

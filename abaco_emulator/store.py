@@ -1,0 +1,337 @@
+"""The emulator's records, kept in TinyDB behind a small thread-safe repository.
+
+Nothing else in the package imports tinydb. Two things make TinyDB fit a service that
+accumulates executions:
+
+* TinyDB's `Table` rebuilds the whole table on every write (O(table size) per insert,
+  quadratic over a test session). `_IncrementalTable` hands the update functions a view
+  of the stored table instead, so a write costs what it changes, and the view records
+  which documents changed.
+* TinyDB's JSON storage rewrites the whole file on every write. `_JournalStorage` keeps
+  the file in TinyDB's own JSON format as a snapshot and appends each change to a
+  journal beside it (`FILE.journal`, one JSON line a change). A transaction is durable
+  (fsync'ed) before it returns; concurrent transactions share one fsync (group
+  commit). The snapshot is replaced atomically (write, fsync, rename) when the journal
+  grows, so a crash at any moment leaves a snapshot plus a journal whose complete lines
+  are replayed on the next start.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import Any, Callable
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Table
+
+from .errors import EmulatorError
+
+# Which field names a record's key, and which field each kind is indexed by.
+_KEY_FIELD = {"aliases": "alias"}
+_INDEXED_BY = {
+    "executions": "actor_id",
+    "workers": "actor_id",
+    "nonces": "actor_id",
+    "permissions": "actor_id",
+    "messages": "actor_id",
+    "aliases": "actor_id",
+    "logs": "actor_id",
+    "results": "actor_id",
+}
+KINDS = ("actors", "executions", "workers", "nonces", "aliases", "permissions", "messages", "logs", "results")
+_COMPACT_MIN_BYTES = 8 * 1024 * 1024
+
+
+class StoreCorrupt(EmulatorError):
+    """The database file cannot be read back."""
+
+
+class _ChangeView(MutableMapping):
+    """A stored table seen with integer ids, remembering which ids were written."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        self.changed: set[int] = set()
+
+    def __getitem__(self, doc_id: int) -> Any:
+        value = self.raw[str(doc_id)]
+        self.changed.add(doc_id)  # TinyDB's update mutates the document it gets
+        return value
+
+    def __setitem__(self, doc_id: int, value: Any) -> None:
+        self.changed.add(doc_id)
+        self.raw[str(doc_id)] = value
+
+    def __delitem__(self, doc_id: int) -> None:
+        self.changed.add(doc_id)
+        del self.raw[str(doc_id)]
+
+    def __contains__(self, doc_id: object) -> bool:
+        return str(doc_id) in self.raw
+
+    def __iter__(self) -> Iterator[int]:
+        return (int(k) for k in list(self.raw))
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+
+class _IncrementalTable(Table):
+    """A TinyDB table whose writes cost what they change, not the table's size."""
+
+    def _read_table(self) -> dict[str, Any]:
+        return self._storage.raw_table(self.name)
+
+    def _update_table(self, updater: Callable[[dict], None]) -> None:
+        view = _ChangeView(self._storage.raw_table(self.name))
+        updater(view)
+        self._storage.record(self.name, view.raw, view.changed)
+        self.clear_cache()
+
+
+class _Database(TinyDB):
+    table_class = _IncrementalTable
+
+
+class _JournalStorage(Storage):
+    """TinyDB storage: memory only, or a JSON snapshot plus an append-only journal."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path
+        self.data: dict[str, dict[str, Any]] = {}
+        self._pending: list[str] = []
+        self._written_seq = 0
+        self._synced_seq = 0
+        self._sync_lock = threading.Lock()
+        self._journal = None
+        self._journal_bytes = 0
+        self._snapshot_bytes = 0
+        if path:
+            self._load()
+            self._write_snapshot()
+            self._journal = open(self._journal_path, "a", encoding="utf-8")
+
+    @property
+    def _journal_path(self) -> str:
+        return f"{self.path}.journal"
+
+    def _load(self) -> None:
+        if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
+            try:
+                with open(self.path, encoding="utf-8") as handle:
+                    self.data = json.load(handle)
+            except (OSError, ValueError) as exc:
+                raise StoreCorrupt(f"cannot read the database file {self.path}: {exc}") from exc
+        if not os.path.exists(self._journal_path):
+            return
+        with open(self._journal_path, encoding="utf-8") as handle:
+            lines = handle.read().split("\n")
+        for number, line in enumerate(lines):
+            if not line:
+                continue
+            try:
+                table, doc_id, doc = json.loads(line)
+            except ValueError as exc:
+                if number >= len(lines) - 2:
+                    break  # the last line was cut by a crash before it was acknowledged
+                raise StoreCorrupt(f"line {number + 1} of {self._journal_path} is damaged") from exc
+            if doc is None:
+                self.data.get(table, {}).pop(doc_id, None)
+            else:
+                self.data.setdefault(table, {})[doc_id] = doc
+
+    def _write_snapshot(self) -> None:
+        """Replace the snapshot atomically and empty the journal."""
+        text = json.dumps(self.data, separators=(",", ":"))
+        temporary = f"{self.path}.tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
+        directory = os.open(os.path.dirname(os.path.abspath(self.path)), os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        with open(self._journal_path, "w", encoding="utf-8") as handle:
+            handle.flush()
+            os.fsync(handle.fileno())
+        self._snapshot_bytes = len(text)
+        self._journal_bytes = 0
+        self._pending.clear()
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        return self.data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        self.data = data
+        if self.path:
+            self._write_snapshot()
+
+    def raw_table(self, name: str) -> dict[str, Any]:
+        return self.data.setdefault(name, {})
+
+    def record(self, table: str, raw: dict[str, Any], doc_ids: set[int]) -> None:
+        """Queue the changed documents for the journal (called under the store lock)."""
+        if not self.path or not doc_ids:
+            return
+        for doc_id in doc_ids:
+            key = str(doc_id)
+            line = json.dumps([table, key, raw.get(key)], separators=(",", ":")) + "\n"
+            self._pending.append(line)
+            self._journal_bytes += len(line)
+        self._written_seq += 1
+        if self._journal_bytes > max(_COMPACT_MIN_BYTES, 2 * self._snapshot_bytes):
+            with self._sync_lock:
+                self._write_snapshot()
+                self._journal.seek(0, os.SEEK_END)
+                self._synced_seq = self._written_seq
+
+    @property
+    def written_seq(self) -> int:
+        return self._written_seq
+
+    def sync(self, seq: int, take_pending: Callable[[], tuple[list[str], int]]) -> None:
+        """Make every change up to `seq` durable; one fsync serves all waiting writers."""
+        if not self.path:
+            return
+        with self._sync_lock:
+            if self._synced_seq >= seq:
+                return
+            lines, upto = take_pending()
+            if lines:
+                self._journal.write("".join(lines))
+                self._journal.flush()
+                os.fsync(self._journal.fileno())
+            self._synced_seq = max(self._synced_seq, upto)
+
+    def take_pending(self) -> tuple[list[str], int]:
+        lines, self._pending = self._pending, []
+        return lines, self._written_seq
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+
+class Store:
+    """Thread-safe repository of records keyed by id, with a secondary index by actor."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._db = _Database(storage=_JournalStorage, path=path)
+        self._storage: _JournalStorage = self._db.storage
+        self._doc_ids: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
+        self._index: dict[str, dict[str, dict[str, None]]] = {kind: {} for kind in _INDEXED_BY}
+        for kind in KINDS:
+            raw = self._storage.raw_table(kind)
+            for doc_id in sorted(raw, key=int):
+                self._remember(kind, int(doc_id), raw[doc_id])
+
+    # -- bookkeeping -------------------------------------------------------------
+    @staticmethod
+    def key_of(kind: str, record: dict[str, Any]) -> str:
+        return record[_KEY_FIELD.get(kind, "id")]
+
+    def _remember(self, kind: str, doc_id: int, record: dict[str, Any]) -> None:
+        key = self.key_of(kind, record)
+        self._doc_ids[kind][key] = doc_id
+        field = _INDEXED_BY.get(kind)
+        if field:
+            self._index[kind].setdefault(record.get(field), {})[key] = None
+
+    def _forget(self, kind: str, record: dict[str, Any]) -> None:
+        key = self.key_of(kind, record)
+        del self._doc_ids[kind][key]
+        field = _INDEXED_BY.get(kind)
+        if field:
+            bucket = self._index[kind].get(record.get(field), {})
+            bucket.pop(key, None)
+            if not bucket:
+                self._index[kind].pop(record.get(field), None)
+
+    # -- transactions --------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group several operations: atomic for other threads, durable on exit."""
+        depth = getattr(self._local, "depth", 0)
+        with self._lock:
+            self._local.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._local.depth = depth
+                seq = self._storage.written_seq
+        if depth == 0:
+            self._storage.sync(seq, self._take_pending)
+
+    def _take_pending(self) -> tuple[list[str], int]:
+        with self._lock:
+            return self._storage.take_pending()
+
+    # -- operations ------------------------------------------------------------------
+    def insert(self, kind: str, record: dict[str, Any]) -> None:
+        with self.transaction():
+            key = self.key_of(kind, record)
+            if key in self._doc_ids[kind]:
+                raise KeyError(f"{kind} {key} exists already")
+            doc_id = self._db.table(kind).insert(record)
+            self._remember(kind, doc_id, record)
+
+    def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            doc_id = self._doc_ids[kind].get(key)
+            if doc_id is None:
+                return None
+            return dict(self._storage.raw_table(kind)[str(doc_id)])
+
+    def update(self, kind: str, key: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Change some fields of a record; returns the new record. KeyError if missing."""
+        with self.transaction():
+            doc_id = self._doc_ids[kind][key]
+            field = _INDEXED_BY.get(kind)
+            if field and field in fields:
+                self._forget(kind, self.get(kind, key))
+            self._db.table(kind).update(fields, doc_ids=[doc_id])
+            record = self.get(kind, key)
+            if field and field in fields:
+                self._remember(kind, doc_id, record)
+            return record
+
+    def delete(self, kind: str, key: str) -> bool:
+        with self.transaction():
+            record = self.get(kind, key)
+            if record is None:
+                return False
+            self._db.table(kind).remove(doc_ids=[self._doc_ids[kind][key]])
+            self._forget(kind, record)
+            return True
+
+    def all(self, kind: str) -> list[dict[str, Any]]:
+        with self._lock:
+            raw = self._storage.raw_table(kind)
+            return [dict(raw[str(doc_id)]) for doc_id in self._doc_ids[kind].values()]
+
+    def by_actor(self, kind: str, actor_id: str) -> list[dict[str, Any]]:
+        """The records of `kind` that belong to one actor, oldest first."""
+        with self._lock:
+            raw = self._storage.raw_table(kind)
+            ids = self._doc_ids[kind]
+            return [dict(raw[str(ids[key])]) for key in self._index[kind].get(actor_id, {})]
+
+    def count_by_actor(self, kind: str, actor_id: str) -> int:
+        with self._lock:
+            return len(self._index[kind].get(actor_id, {}))
+
+    def close(self) -> None:
+        with self._lock:
+            self._storage.sync(self._storage.written_seq, self._storage.take_pending)
+            self._db.close()
