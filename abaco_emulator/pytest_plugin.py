@@ -1,0 +1,111 @@
+"""pytest plugin (entry point `pytest11`): the fixtures `abaco`, `abaco_server` and `agave`.
+
+Installing abaco-emulator is all a project does to use them. Configuration comes from
+command-line options, ini keys, or by overriding the `abaco_options` fixture:
+
+    --abaco-runner / abaco_runner             docker (default) or local
+    --abaco-pull / abaco_pull                 never (default), missing or always
+    --abaco-max-run-time / abaco_max_run_time seconds an execution may run
+    --abaco-user / abaco_user                 the default user (testuser)
+
+Tests marked `docker` are skipped, with the reason, where no Docker engine answers.
+An unexpected error in a worker thread fails the test that caused it.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+
+from .emulator import AbacoEmulator
+
+_OPTIONS = (
+    ("runner", "docker", "runner of executions: docker or local"),
+    ("pull", "never", "image pull policy of the docker runner: never, missing or always"),
+    ("max_run_time", None, "maximum run time of an execution in seconds"),
+    ("user", "testuser", "the user the fixtures act as"),
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("abaco", "abaco-emulator fixtures")
+    for name, default, help_text in _OPTIONS:
+        flag = "--abaco-" + name.replace("_", "-")
+        group.addoption(flag, dest=f"abaco_{name}", default=None, help=f"{help_text} (default: {default})")
+        parser.addini(f"abaco_{name}", help=f"{help_text} (default: {default})", default=default)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "docker: the test needs a Docker engine; skipped where none answers")
+
+
+def _setting(config: pytest.Config, name: str) -> Any:
+    value = config.getoption(f"abaco_{name}")
+    return value if value is not None else config.getini(f"abaco_{name}")
+
+
+_docker_problem_cache: list[str | None] = []
+
+
+def docker_problem() -> str | None:
+    """Why no Docker engine can be used here, or None when one answers (asked once)."""
+    if not _docker_problem_cache:
+        try:
+            import docker
+
+            client = docker.from_env(timeout=5)
+            try:
+                client.ping()
+            finally:
+                client.close()
+            _docker_problem_cache.append(None)
+        except Exception as exc:  # any failure means: no usable engine
+            _docker_problem_cache.append(f"no Docker engine answers ({type(exc).__name__}: {exc})")
+    return _docker_problem_cache[0]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("docker") is not None:
+        problem = docker_problem()
+        if problem:
+            pytest.skip(problem)
+
+
+@pytest.fixture
+def abaco_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Keyword options of `AbacoEmulator` for the fixtures; override to change them."""
+    config = request.config
+    max_run_time = _setting(config, "max_run_time")
+    return {
+        "runner": _setting(config, "runner"),
+        "pull": _setting(config, "pull"),
+        "max_run_time": float(max_run_time) if max_run_time not in (None, "") else None,
+        "user": _setting(config, "user"),
+    }
+
+
+@pytest.fixture
+def abaco(abaco_options: dict[str, Any]) -> Iterator[AbacoEmulator]:
+    """A fresh in-process emulator for one test: `abaco.actors.*` as agavepy offers it."""
+    with AbacoEmulator(**abaco_options) as emulator:
+        yield emulator
+        emulator.raise_background_errors()
+
+
+@pytest.fixture
+def abaco_server(abaco_options: dict[str, Any]) -> Iterator[Any]:
+    """A running HTTP emulator for one test, with `.url`, `.token` and `.emulator`."""
+    from .server import serve
+
+    with serve(**abaco_options) as server:
+        yield server
+        server.emulator.raise_background_errors()
+
+
+@pytest.fixture
+def agave(abaco_server: Any) -> Any:
+    """A real agavepy client bound to `abaco_server` (skipped without agavepy)."""
+    pytest.importorskip("agavepy", reason="the agave fixture needs agavepy: pip install agavepy")
+    from .agave import agave_client
+
+    return agave_client(abaco_server.url, abaco_server.token)
