@@ -552,16 +552,15 @@ class ActorsService:
     def list_executions(self, caller: Caller, identifier: str, limit: int | None = None, skip: int = 0,
                         q: Any = None) -> dict[str, Any]:
         actor, _ = self._access(caller, identifier, Level.READ)
-        executions = self.store.by_actor("executions", actor["id"])
-        totals = {
-            "cpu": sum(e.get("cpu") or 0 for e in executions),
-            "io": sum(e.get("io") or 0 for e in executions),
-            "runtime": sum(e.get("runtime") or 0 for e in executions),
-        }
-        if q is not None:
-            executions = [e for e in executions if mongo_filter(q)(e)]
-        return self.shapes.executions_summary(actor, paginate(executions, skip, limit),
-                                              self.store.count_by_actor("executions", actor["id"]), totals)
+        actor_id = actor["id"]
+        if q is None:
+            paginate([], skip, limit)  # validates the paging arguments
+            page = self.store.by_actor("executions", actor_id, skip or 0, limit)
+        else:
+            matches = mongo_filter(q)
+            page = paginate([e for e in self.store.by_actor("executions", actor_id) if matches(e)], skip, limit)
+        return self.shapes.executions_summary(actor, page, self.store.count_by_actor("executions", actor_id),
+                                              self.store.sums_by_actor("executions", actor_id))
 
     def _execution(self, actor: dict[str, Any], execution_id: str) -> dict[str, Any]:
         execution = self.store.get("executions", execution_id) if isinstance(execution_id, str) else None

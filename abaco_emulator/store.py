@@ -17,6 +17,7 @@ accumulates executions:
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
@@ -42,6 +43,8 @@ _INDEXED_BY = {
     "logs": "actor_id",
     "results": "actor_id",
 }
+# Numeric fields whose per-actor sums are kept up to date (execution totals in O(1)).
+_SUMMED = {"executions": ("cpu", "io", "runtime")}
 KINDS = ("actors", "executions", "workers", "nonces", "aliases", "permissions", "messages", "logs", "results")
 _COMPACT_MIN_BYTES = 8 * 1024 * 1024
 
@@ -231,6 +234,7 @@ class Store:
         self._storage: _JournalStorage = self._db.storage
         self._doc_ids: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
         self._index: dict[str, dict[str, dict[str, None]]] = {kind: {} for kind in _INDEXED_BY}
+        self._sums: dict[str, dict[str, dict[str, int]]] = {kind: {} for kind in _SUMMED}
         for kind in KINDS:
             raw = self._storage.raw_table(kind)
             for doc_id in sorted(raw, key=int):
@@ -247,6 +251,7 @@ class Store:
         field = _INDEXED_BY.get(kind)
         if field:
             self._index[kind].setdefault(record.get(field), {})[key] = None
+        self._add_to_sums(kind, record, 1)
 
     def _forget(self, kind: str, record: dict[str, Any]) -> None:
         key = self.key_of(kind, record)
@@ -257,6 +262,14 @@ class Store:
             bucket.pop(key, None)
             if not bucket:
                 self._index[kind].pop(record.get(field), None)
+        self._add_to_sums(kind, record, -1)
+
+    def _add_to_sums(self, kind: str, record: dict[str, Any], sign: int) -> None:
+        fields = _SUMMED.get(kind)
+        if fields:
+            sums = self._sums[kind].setdefault(record.get(_INDEXED_BY[kind]), dict.fromkeys(fields, 0))
+            for name in fields:
+                sums[name] += sign * (record.get(name) or 0)
 
     # -- transactions --------------------------------------------------------------
     @contextmanager
@@ -297,13 +310,19 @@ class Store:
         """Change some fields of a record; returns the new record. KeyError if missing."""
         with self.transaction():
             doc_id = self._doc_ids[kind][key]
+            before = self.get(kind, key)
             field = _INDEXED_BY.get(kind)
-            if field and field in fields:
-                self._forget(kind, self.get(kind, key))
+            moved = field is not None and field in fields and fields[field] != before.get(field)
+            if moved:
+                self._forget(kind, before)
+            else:
+                self._add_to_sums(kind, before, -1)
             self._db.table(kind).update(fields, doc_ids=[doc_id])
-            record = self.get(kind, key)
-            if field and field in fields:
+            record = self.get(kind, key) if not moved else dict(self._storage.raw_table(kind)[str(doc_id)])
+            if moved:
                 self._remember(kind, doc_id, record)
+            else:
+                self._add_to_sums(kind, record, 1)
             return record
 
     def delete(self, kind: str, key: str) -> bool:
@@ -320,12 +339,19 @@ class Store:
             raw = self._storage.raw_table(kind)
             return [dict(raw[str(doc_id)]) for doc_id in self._doc_ids[kind].values()]
 
-    def by_actor(self, kind: str, actor_id: str) -> list[dict[str, Any]]:
-        """The records of `kind` that belong to one actor, oldest first."""
+    def by_actor(self, kind: str, actor_id: str, skip: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """The records of `kind` that belong to one actor, oldest first (a page of them)."""
         with self._lock:
             raw = self._storage.raw_table(kind)
             ids = self._doc_ids[kind]
-            return [dict(raw[str(ids[key])]) for key in self._index[kind].get(actor_id, {})]
+            keys = self._index[kind].get(actor_id, {})
+            end = None if limit is None else skip + limit
+            return [dict(raw[str(ids[key])]) for key in itertools.islice(keys, skip, end)]
+
+    def sums_by_actor(self, kind: str, actor_id: str) -> dict[str, int]:
+        """Running totals of the summed fields of one actor's records."""
+        with self._lock:
+            return dict(self._sums[kind].get(actor_id) or dict.fromkeys(_SUMMED[kind], 0))
 
     def count_by_actor(self, kind: str, actor_id: str) -> int:
         with self._lock:
