@@ -342,9 +342,10 @@ class Engine:
                 self.store.delete("logs", execution_id)
                 self.store.insert("logs", {"id": execution_id, "actor_id": actor_id, "logs": outcome.logs})
                 self.store.delete("results", execution_id)
-                self.store.insert("results", {
-                    "id": execution_id, "actor_id": actor_id,
-                    "items": [base64.b64encode(r).decode("ascii") for r in outcome.results]})
+                if outcome.results:
+                    self.store.insert("results", {
+                        "id": execution_id, "actor_id": actor_id,
+                        "items": [base64.b64encode(r).decode("ascii") for r in outcome.results]})
             self.store.delete("messages", execution_id)
             if self.store.get("workers", worker.id) is not None:
                 self.store.update("workers", worker.id, {"status": models.WORKER_READY})
