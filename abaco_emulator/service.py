@@ -147,7 +147,7 @@ class ActorsService:
             nonce = self.store.get("nonces", nonce_id)
             if nonce is None:
                 raise BadRequest("Nonce does not exist.")
-            if identifier not in (nonce.get("actor_id"), nonce.get("alias")):
+            if identifier != (nonce.get("alias") or nonce["actor_id"]):
                 raise BadRequest(f"Nonce {nonce_id} was not made for {identifier}.")
             if Level.parse(nonce["level"]) < needed:
                 raise BadRequest("Nonce does not have sufficient permissions level.")
