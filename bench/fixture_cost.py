@@ -1,0 +1,66 @@
+"""Fixture cost: what the pytest fixtures add to every test.
+
+`abaco` is timed as what it does: `AbacoEmulator(runner="local")` entered and exited
+(set-up plus tear-down, median of many). `abaco_server` is timed as the start of
+`abaco_emulator.serve(runner="local")` until the server answers (its stop is context).
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+from abaco_emulator import AbacoEmulator
+
+from .common import Result, at_most, unavailable
+
+
+def abaco_fixture(count: int) -> Result:
+    for _ in range(3):
+        with AbacoEmulator(runner="local"):
+            pass
+    samples = []
+    for _ in range(count):
+        begin = time.perf_counter_ns()
+        with AbacoEmulator(runner="local"):
+            pass
+        samples.append(time.perf_counter_ns() - begin)
+    median = statistics.median(samples) / 1e6
+    return at_most("fixture abaco set-up + tear-down", median, 5, "ms",
+                   note=f"median of {count} AbacoEmulator(runner='local') enter/exit",
+                   context={"median_ms": median, "min_ms": min(samples) / 1e6, "count": count})
+
+
+def abaco_server_fixture(count: int) -> Result:
+    name = "fixture abaco_server start"
+    try:
+        from abaco_emulator.server import serve
+    except ImportError as exc:
+        return unavailable(name, "<= 300 ms", f"abaco_emulator.server is not on this branch yet ({exc})")
+    import requests
+
+    starts, stops = [], []
+    for index in range(count + 1):
+        begin = time.perf_counter_ns()
+        server = serve(runner="local")
+        server.__enter__()
+        try:
+            started = time.perf_counter_ns()
+            response = requests.get(f"{server.url}/actors/v2", timeout=10,
+                                    headers={"Authorization": f"Bearer {server.token}"})
+            response.raise_for_status()
+        finally:
+            stop_begin = time.perf_counter_ns()
+            server.__exit__(None, None, None)
+            stopped = time.perf_counter_ns()
+        if index:  # the first start pays for imports
+            starts.append(started - begin)
+            stops.append(stopped - stop_begin)
+    median = statistics.median(starts) / 1e6
+    stop_median = statistics.median(stops) / 1e6
+    return at_most(name, median, 300, "ms",
+                   note=f"median of {count} serve(runner='local') starts; stop median {stop_median:.1f} ms",
+                   context={"start_median_ms": median, "stop_median_ms": stop_median, "count": count})
+
+
+def run(quick: bool) -> list[Result]:
+    return [abaco_fixture(20 if quick else 200), abaco_server_fixture(3 if quick else 10)]

@@ -1,0 +1,114 @@
+"""HTTP: GET /actors/v2/{id} through keep-alive sessions, 4 concurrent clients.
+
+The server is `abaco_emulator.serve(runner="local")`, as the `abaco_server` fixture
+runs it. The figure named by the issue uses 4 client threads in the same process (as
+a test would); a second line runs the same 4 threads in a separate process, so the
+clients do not share the server's interpreter lock: that one shows the server alone.
+Each client is a `requests.Session` (one kept-alive connection per thread).
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from .common import Result, at_least, at_most, unavailable
+from .workload import NOOP_IMAGE
+
+RATE_TARGET = 1500.0
+LATENCY_TARGET_MS = 2.0
+THREADS = 4
+
+
+def hammer(url: str, token: str, threads: int, duration: float) -> dict[str, Any]:
+    """Requests per second and latencies of `threads` keep-alive clients for `duration` s."""
+    import requests
+
+    latencies: list[list[int]] = [[] for _ in range(threads)]
+    failures: list[str] = []
+    start = threading.Barrier(threads + 1)
+    stop_at = [0.0]
+
+    def client(index: int) -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        session.get(url, timeout=10).raise_for_status()  # connect, warm up
+        start.wait()
+        mine = latencies[index]
+        clock = time.perf_counter_ns
+        try:
+            while time.perf_counter() < stop_at[0]:
+                begin = clock()
+                response = session.get(url, timeout=10)
+                mine.append(clock() - begin)
+                if response.status_code != 200:
+                    failures.append(f"{response.status_code} {response.text[:200]}")
+                    return
+        finally:
+            session.close()
+
+    workers = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    stop_at[0] = time.perf_counter() + 3600
+    start.wait()
+    begin = time.perf_counter()
+    stop_at[0] = begin + duration
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - begin
+    if failures:
+        raise RuntimeError(f"GET {url} failed: {failures[0]}")
+    every = [s for mine in latencies for s in mine]
+    return {"requests": len(every), "elapsed_s": elapsed, "rate": len(every) / elapsed,
+            "median_ms": statistics.median(every) / 1e6,
+            "p90_ms": sorted(every)[int(len(every) * 0.9)] / 1e6}
+
+
+def _results(label: str, measured: dict[str, Any], note: str) -> list[Result]:
+    return [
+        at_least(f"http GET actor, {THREADS} clients {label} rate", measured["rate"], RATE_TARGET, "/s",
+                 note=f"{measured['requests']} requests in {measured['elapsed_s']:.1f} s; {note}",
+                 context=measured),
+        at_most(f"http GET actor, {THREADS} clients {label} median", measured["median_ms"],
+                LATENCY_TARGET_MS, "ms", note=f"p90 {measured['p90_ms']:.2f} ms", context=measured),
+    ]
+
+
+def run(quick: bool) -> list[Result]:
+    duration = 1.0 if quick else 5.0
+    try:
+        from abaco_emulator.server import serve
+    except ImportError as exc:
+        reason = f"abaco_emulator.server is not on this branch yet ({exc})"
+        return [unavailable(f"http GET actor, {THREADS} clients {label} {what}", target, reason)
+                for label in ("[in-process]", "[clients in a subprocess]")
+                for what, target in (("rate", f">= {RATE_TARGET:g} /s"), ("median", f"<= {LATENCY_TARGET_MS:g} ms"))]
+    import requests
+
+    with serve(runner="local") as server:
+        server.emulator.register_image(NOOP_IMAGE, lambda ctx: None)
+        headers = {"Authorization": f"Bearer {server.token}"}
+        created = requests.post(f"{server.url}/actors/v2", json={"image": NOOP_IMAGE, "name": "http-bench"},
+                                headers=headers, timeout=10)
+        created.raise_for_status()
+        actor_id = created.json()["result"]["id"]
+        url = f"{server.url}/actors/v2/{actor_id}"
+        results = _results("[in-process]", hammer(url, server.token, THREADS, duration),
+                           "client threads share the server's process")
+        script = ("import json,sys; from bench.http import hammer; "
+                  "print(json.dumps(hammer(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))))")
+        done = subprocess.run([sys.executable, "-c", script, url, server.token, str(THREADS), str(duration)],
+                              capture_output=True, text=True, timeout=120,
+                              cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        if done.returncode != 0:
+            raise RuntimeError(f"the client process failed: {done.stderr[-2000:]}")
+        results += _results("[clients in a subprocess]", json.loads(done.stdout.strip().splitlines()[-1]),
+                            "clients in their own process")
+        server.emulator.raise_background_errors()
+    return results
