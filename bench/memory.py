@@ -32,11 +32,11 @@ def child(count: int) -> dict[str, float]:
 
     gc.collect()
     emulator = local_emulator()
-    execution_text, log_text = templates(emulator)
+    execution, log = templates(emulator)
     actor = emulator.actors.add(body={"image": IDLE_IMAGE, "name": "memory"})
     gc.collect()
     baseline = _status_mb("VmRSS")
-    filled = fill(emulator, actor.id, count, execution_text, log_text)
+    filled = fill(emulator, actor.id, count, execution, log)
     del filled
     gc.collect()
     rss = _status_mb("VmRSS")

@@ -26,9 +26,9 @@ OPERATIONS = ("actors.get", "getExecution", "sendMessage", "listExecutions(limit
 
 def _prepare(db_path: str | None, count: int) -> tuple[Any, dict[str, Callable[[], Any]], dict[str, Any]]:
     emulator = local_emulator(db_path)
-    execution_text, log_text = templates(emulator)
+    execution, log = templates(emulator)
     actor = emulator.actors.add(body={"image": IDLE_IMAGE, "name": "growth"})
-    filled = fill(emulator, actor.id, count, execution_text, log_text)
+    filled = fill(emulator, actor.id, count, execution, log)
     ids = filled.pop("ids")
     rng = random.Random(7)
     actors = emulator.actors

@@ -4,12 +4,13 @@ Filling a store with 100,000 executions by running them would take minutes, so t
 figures run one real execution, read back the records the engine wrote for it (the
 execution as `service.send_message` created it and `Engine._record` completed it, and
 its log), and insert copies with fresh ids through the Store API
-(`emulator.store.insert`), in transactions of 1,000 as a busy emulator would commit
-them. Copies are decoded from JSON so that no two records share objects.
+(`emulator.store.insert`), in transactions of 1,000. Each copy is built the way the
+engine builds a record (see `copy_of`), so memory figures count what real executions
+would hold (checked: 1,957 B per execution with this fill against 2,000 B when
+20,000 executions with 100-byte logs really run through the local runner).
 """
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -32,20 +33,37 @@ def local_emulator(db_path: str | None = None) -> AbacoEmulator:
     return emulator
 
 
-def templates(emulator: AbacoEmulator) -> tuple[str, str]:
-    """JSON text of one real completed execution and of its log record."""
+def templates(emulator: AbacoEmulator) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The records the engine stored for one real completed execution and its log."""
     actor = emulator.actors.add(body={"image": NOOP_IMAGE, "name": "template"})
     sent = emulator.actors.sendMessage(actorId=actor.id, body={"message": "hello"})
     emulator.wait_for_execution(actor.id, sent.executionId, timeout=30)
     execution = emulator.store.get("executions", sent.executionId)
     log = emulator.store.get("logs", sent.executionId) or {"id": sent.executionId, "actor_id": actor.id}
-    log = dict(log, logs=LOG_TEXT)
-    return json.dumps(execution), json.dumps(log)
+    return execution, dict(log, logs=LOG_TEXT)
 
 
-def fill(emulator: AbacoEmulator, actor_id: str, count: int, execution_text: str, log_text: str,
-         batch: int = 1000) -> dict[str, float]:
-    """Insert `count` completed executions (with logs) of `actor_id`; returns insert costs."""
+def copy_of(execution: dict[str, Any], log: dict[str, Any], actor_id: str, number: int
+            ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new completed execution and log as the engine would build them.
+
+    What is a fresh object per execution in the engine (ids, timestamps, the
+    final_state dict, the log text, the cpu count) is fresh here; what the engine
+    shares (dict keys, constants such as the status, api_server, executor) is shared.
+    """
+    execution_id = models.new_id()
+    started, finished = models.now(), models.now()
+    record = dict(execution, id=execution_id, actor_id=actor_id, message_received_time=models.now(),
+                  start_time=started, finish_time=finished, cpu=100_000 + number)
+    if isinstance(execution.get("final_state"), dict):
+        record["final_state"] = dict(execution["final_state"], StartedAt=started, FinishedAt=finished)
+    text = "".join((LOG_TEXT[:-1], "\n"))  # a distinct string object, as each execution's output is
+    return record, dict(log, id=execution_id, actor_id=actor_id, logs=text)
+
+
+def fill(emulator: AbacoEmulator, actor_id: str, count: int, execution: dict[str, Any], log: dict[str, Any],
+         batch: int = 1000) -> dict[str, Any]:
+    """Insert `count` completed executions (with logs) of `actor_id`; returns ids and insert costs."""
     store = emulator.store
     ids = []
     first_us = last_us = 0.0
@@ -54,14 +72,11 @@ def fill(emulator: AbacoEmulator, actor_id: str, count: int, execution_text: str
         size = min(batch, count - done)
         begin = time.perf_counter()
         with store.transaction():
-            for _ in range(size):
-                execution = json.loads(execution_text)
-                log = json.loads(log_text)
-                execution["id"] = log["id"] = models.new_id()
-                execution["actor_id"] = log["actor_id"] = actor_id
-                store.insert("executions", execution)
-                store.insert("logs", log)
-                ids.append(execution["id"])
+            for number in range(done, done + size):
+                record, log_record = copy_of(execution, log, actor_id, number)
+                store.insert("executions", record)
+                store.insert("logs", log_record)
+                ids.append(record["id"])
         per_us = (time.perf_counter() - begin) / size * 1e6
         if done == 0:
             first_us = per_us
