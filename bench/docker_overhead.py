@@ -21,7 +21,8 @@ SCALING_TARGET = 1.6
 LABEL = "abaco-emulator-bench"
 
 
-def _problem() -> str | None:
+def engine_problem() -> str | None:
+    """Why the Docker runner cannot be used here, or None."""
     try:
         from abaco_emulator.runners.docker import DockerRunner  # noqa: F401
     except ImportError as exc:
@@ -32,11 +33,26 @@ def _problem() -> str | None:
         client = docker.from_env(timeout=10)
         try:
             client.ping()
-            client.images.get(IMAGE)
         finally:
             client.close()
-    except Exception as exc:  # no engine, or the test image is not built
+    except Exception as exc:  # no engine answers
+        return f"no Docker engine answers ({type(exc).__name__}: {exc})"
+    return None
+
+
+def _problem() -> str | None:
+    problem = engine_problem()
+    if problem:
+        return problem
+    import docker
+
+    client = docker.from_env(timeout=10)
+    try:
+        client.images.get(IMAGE)
+    except Exception as exc:  # the test image is not built
         return f"{type(exc).__name__}: {exc} (build it with fixtures/build_images.sh)"
+    finally:
+        client.close()
     return None
 
 
