@@ -1,0 +1,109 @@
+"""Assertions and handlers shared by the behaviour tests of the in-process emulator."""
+from __future__ import annotations
+
+import re
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+import pytest
+import requests
+
+from abaco_emulator import AttrDict
+
+ID = re.compile(r"^[A-Za-z0-9]{13}$")
+TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+ENVELOPE_KEYS = {"message", "result", "status", "version"}
+
+
+class Caught:
+    """What an Abaco error answer carried: status code and envelope message."""
+
+    status_code: int = 0
+    message: str = ""
+    envelope: dict = {}
+
+
+@contextmanager
+def abaco_error(status: int, *fragments: str) -> Iterator[Caught]:
+    """Expect the requests.HTTPError agavepy raises, with the Abaco error envelope.
+
+    Each fragment must occur (case-insensitively) in the envelope's message, so the
+    message names the problem.
+    """
+    caught = Caught()
+    with pytest.raises(requests.exceptions.HTTPError) as info:
+        yield caught
+    response = info.value.response
+    assert isinstance(response, requests.Response)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == ENVELOPE_KEYS, body
+    assert body["result"] is None
+    assert body["status"] == "error"
+    assert isinstance(body["version"], str) and body["version"]
+    assert isinstance(body["message"], str) and body["message"]
+    for fragment in fragments:
+        assert fragment.lower() in body["message"].lower(), (fragment, body["message"])
+    caught.status_code = response.status_code
+    caught.message = body["message"]
+    caught.envelope = body
+
+
+def assert_camel_model(value, required=()) -> None:
+    """An agavepy model: an AttrDict, camelCase top-level keys, no nulls, attribute access."""
+    assert isinstance(value, AttrDict), type(value)
+    for key in value:
+        assert "_" not in key.lstrip("_"), f"snake_case key {key!r} in {dict(value)}"
+        assert value[key] is not None, f"null field {key!r} should be left out"
+        assert getattr(value, key) is value[key]
+    for key in required:
+        assert key in value, f"{key!r} missing from {dict(value)}"
+
+
+def echo(ctx):
+    """Prints and returns the raw message."""
+    print("got", ctx["raw_message"])
+    return ctx["raw_message"]
+
+
+def silent(ctx):
+    return None
+
+
+class Gate:
+    """A handler that signals when an execution starts and waits to be released.
+
+    `started` is set for every execution that enters; `running` counts executions in
+    the handler now; `most` is the largest number seen at once.
+    """
+
+    def __init__(self, timeout: float = 10) -> None:
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.timeout = timeout
+        self.running = 0
+        self.most = 0
+        self.entered: list[str] = []
+        self._lock = threading.Lock()
+        self._count = threading.Condition(self._lock)
+
+    def __call__(self, ctx):
+        with self._lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.entered.append(ctx["raw_message"])
+            self._count.notify_all()
+        self.started.set()
+        try:
+            released = self.release.wait(self.timeout)
+            print("released" if released else "timed out waiting for release")
+            return ctx["raw_message"]
+        finally:
+            with self._lock:
+                self.running -= 1
+
+    def wait_entered(self, count: int, timeout: float = 10) -> bool:
+        """Wait until `count` executions have entered the handler in total."""
+        with self._count:
+            return self._count.wait_for(lambda: len(self.entered) >= count, timeout)
