@@ -1,0 +1,183 @@
+"""Workers: one per actor at registration, one only for stateful actors, admin-only
+addWorker, getWorker and deleteWorker."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from abaco_checks import ID, TIME, Gate, abaco_error, assert_camel_model, echo
+
+PRIVILEGED = ["Internal/abaco-privileged"]
+
+
+@pytest.fixture
+def image(ag):
+    ag.register_image("echo:1", echo)
+    return "echo:1"
+
+
+def _until(predicate, timeout=5):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+def test_a_new_actor_gets_one_worker(ag, image):
+    actor = ag.actors.add(body={"image": image})
+    workers = ag.actors.listWorkers(actorId=actor.id)
+    assert isinstance(workers, list)
+    assert len(workers) == 1
+    worker = workers[0]
+    assert_camel_model(worker, ["id", "status", "chName", "image", "createTime"])
+    assert ID.match(worker.id)
+    assert worker.chName == f"worker_{worker.id}"
+    assert worker.image == image
+    assert TIME.match(worker.createTime)
+    assert worker.status in ("REQUESTED", "READY")
+
+
+def test_worker_is_ready_when_idle_and_busy_while_running(ag):
+    gate = Gate()
+    ag.register_image("gate:1", gate)
+    actor = ag.actors.add(body={"image": "gate:1"})
+    worker_id = ag.actors.listWorkers(actorId=actor.id)[0].id
+    _until(lambda: ag.actors.getWorker(actorId=actor.id, workerId=worker_id).status == "READY")
+    sent = ag.actors.sendMessage(actorId=actor.id, body={"message": "m"})
+    try:
+        assert gate.wait_entered(1)
+        assert ag.actors.getWorker(actorId=actor.id, workerId=worker_id).status == "BUSY"
+    finally:
+        gate.release.set()
+    ex = ag.wait_for_execution(actor.id, sent.executionId, timeout=5)
+    assert ex.workerId == worker_id
+    worker = ag.actors.getWorker(actorId=actor.id, workerId=worker_id)
+    assert worker.status == "READY"
+    assert TIME.match(worker.lastExecutionTime)
+
+
+def test_get_worker_returns_one_worker(ag, image):
+    actor = ag.actors.add(body={"image": image})
+    listed = ag.actors.listWorkers(actorId=actor.id)[0]
+    got = ag.actors.getWorker(actorId=actor.id, workerId=listed.id)
+    assert_camel_model(got, ["id", "status"])
+    assert got.id == listed.id
+
+
+def test_get_unknown_worker_is_404_worker_not_found(ag, image):
+    actor = ag.actors.add(body={"image": image})
+    with abaco_error(404, "Worker not found.") as caught:
+        ag.actors.getWorker(actorId=actor.id, workerId="AAAAAAAAAAAAA")
+    assert caught.message == "Worker not found."
+
+
+def test_worker_of_another_actor_is_not_found(ag, image):
+    first = ag.actors.add(body={"image": image})
+    second = ag.actors.add(body={"image": image})
+    worker_id = ag.actors.listWorkers(actorId=second.id)[0].id
+    with abaco_error(404, "Worker not found."):
+        ag.actors.getWorker(actorId=first.id, workerId=worker_id)
+    with abaco_error(404, "Worker not found."):
+        ag.actors.deleteWorker(actorId=first.id, workerId=worker_id)
+
+
+def test_admin_adds_workers_to_a_stateless_actor(ag, admin, image):
+    actor = ag.actors.add(body={"image": image})
+    admin.actors.addWorker(actorId=actor.id, body={"num": 2})
+    workers = ag.actors.listWorkers(actorId=actor.id)
+    assert len(workers) == 3
+    assert len({w.id for w in workers}) == 3
+
+
+def test_add_worker_defaults_to_one(ag, admin, image):
+    actor = ag.actors.add(body={"image": image})
+    admin.actors.addWorker(actorId=actor.id)
+    assert len(ag.actors.listWorkers(actorId=actor.id)) == 2
+
+
+def test_ordinary_owner_cannot_add_workers(ag, image):
+    actor = ag.actors.add(body={"image": image})
+    with abaco_error(400, "Not authorized"):
+        ag.actors.addWorker(actorId=actor.id, body={"num": 1})
+    assert len(ag.actors.listWorkers(actorId=actor.id)) == 1
+
+
+def test_privileged_user_cannot_add_workers_either(ag, image):
+    privileged = ag.as_user("priv", roles=PRIVILEGED)
+    actor = privileged.actors.add(body={"image": image})
+    with abaco_error(400, "Not authorized"):
+        privileged.actors.addWorker(actorId=actor.id, body={"num": 1})
+
+
+def test_stateful_actor_rejects_second_worker(ag, admin, image):
+    actor = ag.actors.add(body={"image": image, "stateless": False})
+    with abaco_error(400, "stateful actors can only have 1 worker."):
+        admin.actors.addWorker(actorId=actor.id, body={"num": 1})
+    assert len(ag.actors.listWorkers(actorId=actor.id)) == 1
+
+
+def test_max_workers_caps_add_worker(ag, admin, image):
+    privileged = ag.as_user("priv", roles=PRIVILEGED)
+    actor = privileged.actors.add(body={"image": image, "maxWorkers": 2})
+    assert actor.maxWorkers == 2
+    admin.actors.addWorker(actorId=actor.id, body={"num": 1})
+    with abaco_error(400, "2"):
+        admin.actors.addWorker(actorId=actor.id, body={"num": 1})
+    assert len(privileged.actors.listWorkers(actorId=actor.id)) == 2
+
+
+@pytest.mark.parametrize("body, fragment", [({"num": 0}, "num"), ({"num": -3}, "num"), ({"num": "2"}, "num")])
+def test_bad_add_worker_requests_are_400(ag, admin, image, body, fragment):
+    actor = ag.actors.add(body={"image": image})
+    with abaco_error(400, fragment):
+        admin.actors.addWorker(actorId=actor.id, body=body)
+
+
+def test_delete_worker_returns_none_and_the_worker_goes_away(ag, admin, image):
+    actor = ag.actors.add(body={"image": image})
+    admin.actors.addWorker(actorId=actor.id, body={"num": 1})
+    first, second = (w.id for w in ag.actors.listWorkers(actorId=actor.id))
+    assert ag.actors.deleteWorker(actorId=actor.id, workerId=first) is None
+    _until(lambda: [w.id for w in ag.actors.listWorkers(actorId=actor.id)] == [second])
+    with abaco_error(404, "Worker not found."):
+        ag.actors.getWorker(actorId=actor.id, workerId=first)
+    sent = ag.actors.sendMessage(actorId=actor.id, body={"message": "m"})
+    assert ag.wait_for_execution(actor.id, sent.executionId, timeout=5).workerId == second
+
+
+def test_delete_unknown_worker_is_404(ag, image):
+    actor = ag.actors.add(body={"image": image})
+    with abaco_error(404, "Worker not found."):
+        ag.actors.deleteWorker(actorId=actor.id, workerId="AAAAAAAAAAAAA")
+
+
+def test_delete_worker_needs_update(ag, image):
+    actor = ag.actors.add(body={"image": image})
+    worker_id = ag.actors.listWorkers(actorId=actor.id)[0].id
+    ag.actors.updatePermissions(actorId=actor.id, body={"user": "runner", "level": "EXECUTE"})
+    with abaco_error(400, "Not authorized"):
+        ag.as_user("runner").actors.deleteWorker(actorId=actor.id, workerId=worker_id)
+    assert ag.as_user("runner").actors.getWorker(actorId=actor.id, workerId=worker_id).id == worker_id
+
+
+def test_list_workers_needs_read(ag, image):
+    actor = ag.actors.add(body={"image": image})
+    with abaco_error(400, "Not authorized"):
+        ag.as_user("stranger").actors.listWorkers(actorId=actor.id)
+
+
+def test_update_with_new_image_replaces_the_workers(ag, image):
+    ag.register_image("echo:2", echo)
+    actor = ag.actors.add(body={"image": image})
+    old = ag.actors.listWorkers(actorId=actor.id)[0].id
+    ag.actors.update(actorId=actor.id, body={"image": "echo:2"})
+    _until(lambda: [w.image for w in ag.actors.listWorkers(actorId=actor.id)] == ["echo:2"])
+    assert ag.actors.listWorkers(actorId=actor.id)[0].id != old
+
+
+def test_worker_of_an_unregistered_image_is_in_error(ag):
+    actor = ag.actors.add(body={"image": "nowhere:1"})
+    _until(lambda: ag.actors.get(actorId=actor.id).status == "ERROR")
+    assert [w.status for w in ag.actors.listWorkers(actorId=actor.id)] == ["ERROR"]
