@@ -142,3 +142,12 @@ def test_bad_regex_is_400_even_when_no_record_has_the_field(ag):
         found(ag, "executions", {"logs": {"$regex": "("}})
     with abaco_error(400, "regular expression"):
         ag.actors.list(q={"name": {"$regex": "["}})
+
+
+def test_search_compares_time_fields_as_times(ag, exits):
+    _, ids = exits
+    first = ag.actors.getExecution(actorId=exits[0].id, executionId=ids[0])
+    everything = found(ag, "executions", {"message_received_time": {"$gte": "2000-01-01T00:00:00Z"}})
+    assert everything._metadata["total_count"] == 5
+    nothing = found(ag, "executions", {"messageReceivedTime": {"$lt": first.messageReceivedTime}})
+    assert nothing._metadata["total_count"] == 0
