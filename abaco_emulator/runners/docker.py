@@ -26,7 +26,7 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from ..errors import DockerUnavailable, ImageUnavailable, RunnerFailure
 from ..models import MAX_RESULT_BYTES, now
@@ -50,6 +50,8 @@ HOW_TO_START_DOCKER = (
     "Without Docker, use AbacoEmulator(runner='local').")
 # How long a running execution may go without a sign of the daemon before it is pinged.
 _LIVENESS_INTERVAL = 5.0
+_WORKDIR_PREFIX = "abaco-docker-"  # then the pid, so dirs of a dead process can be swept
+_MAX_PENDING_LINE = 1 << 16  # a longer line without a newline is logged in pieces
 _RECEIVE_BUFFER = 1 << 18  # above the largest datagram a default Linux socket can send
 
 
@@ -100,6 +102,37 @@ def _remove_labelled(client: Any, label: str) -> int:
     return removed
 
 
+class _OutputStream:
+    """A container's stdout and stderr, attached to before it starts, as (out, err) chunks.
+
+    The SDK's own `attach(stream=True)` leaves its socket to the garbage collector once
+    the stream has ended (a ResourceWarning per execution); this one closes it, and it
+    waits for output as long as the container runs, whatever the client's timeout.
+    """
+
+    def __init__(self, api: Any, container_id: str) -> None:
+        self._socket = api.attach_socket(container_id, params={"stdout": 1, "stderr": 1, "stream": 1, "logs": 0})
+        for item in (self._socket, getattr(self._socket, "_sock", None)):
+            if hasattr(item, "settimeout"):
+                item.settimeout(None)  # the container may stay silent for as long as it runs
+
+    def __iter__(self) -> Iterator[tuple[bytes | None, bytes | None]]:
+        from docker.utils.socket import STDERR, frames_iter
+        for stream_id, data in frames_iter(self._socket, tty=False):
+            yield (None, data) if stream_id == STDERR else (data, None)
+
+    def close(self) -> None:
+        response = getattr(self._socket, "_response", None)
+        for item in (getattr(self._socket, "_sock", None), self._socket):
+            try:
+                if item is not None:
+                    item.close()
+            except Exception:
+                pass
+        if response is not None:
+            response.close()
+
+
 @dataclass
 class _Running:
     """One execution in progress: its container and why (if at all) it was cut short."""
@@ -127,7 +160,12 @@ class DockerRunner(Runner):
         self._host = socket.gethostname()
         self._owns_client = client is None
         self._client = client if client is not None else self._connect(timeout)
-        self._ping(self._client)
+        try:
+            self._ping(self._client)
+        except DockerUnavailable:
+            if self._owns_client:
+                self._client.close()
+            raise
         self._running: dict[str, _Running] = {}
         self._stop_requested: set[str] = set()  # force-quits that came before their run()
         self._lock = threading.Lock()
@@ -165,7 +203,8 @@ class DockerRunner(Runner):
         return self._client
 
     def sweep_dead(self) -> int:
-        """Remove containers left on this host by emulator processes that no longer run."""
+        """Remove containers (and temp dirs) left on this host by emulator processes that died."""
+        self._sweep_dead_workdirs()
         try:
             containers = self._client.containers.list(all=True, filters={"label": LABEL_PID},
                                                       ignore_removed=True)
@@ -188,6 +227,21 @@ class DockerRunner(Runner):
             except Exception:
                 pass
         return removed
+
+    @staticmethod
+    def _sweep_dead_workdirs() -> None:
+        base = tempfile.gettempdir()
+        try:
+            names = [n for n in os.listdir(base) if n.startswith(_WORKDIR_PREFIX)]
+        except OSError:
+            return
+        for name in names:
+            try:
+                pid = int(name[len(_WORKDIR_PREFIX):].split("-", 1)[0])
+            except ValueError:
+                continue
+            if not _process_alive(pid, ""):
+                shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
     # -- images ----------------------------------------------------------------------
     def prepare(self, image: str) -> None:
@@ -234,7 +288,7 @@ class DockerRunner(Runner):
             if spec.execution_id in self._stop_requested:
                 self._stop_requested.discard(spec.execution_id)
                 running.stopped.set()
-        workdir = tempfile.mkdtemp(prefix="abaco-docker-")
+        workdir = tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{self._pid}-")
         receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
             return self._run(spec, running, workdir, receiver)
@@ -287,7 +341,7 @@ class DockerRunner(Runner):
         running.container = container
         # Attached before it starts, so no output is lost at the start; the stream ends
         # once the container's output is closed, so none is lost at the end either.
-        stream = container.attach(stdout=True, stderr=True, stream=True, logs=False)
+        stream = _OutputStream(self._client.api, container.id)
         stats: dict[str, int] = {"cpu": 0, "io": 0}
         threads = [
             threading.Thread(target=self._read_logs, args=(stream, log, running),
@@ -404,15 +458,34 @@ class DockerRunner(Runner):
 
     @staticmethod
     def _read_logs(stream: Any, log: LogBuffer, running: _Running) -> None:
-        """Copy stdout+stderr into the log; past the log limit output is read and dropped."""
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        """Copy stdout+stderr into the log, whole lines at a time.
+
+        Docker copies the two pipes separately, so a stderr line can overtake a stdout
+        backlog and land in the middle of a stdout line; assembling lines per stream
+        keeps every line whole (as `docker logs` shows them). Past the log limit the
+        output is still read, and dropped, so the container never blocks on it.
+        """
+        decoders = [codecs.getincrementaldecoder("utf-8")(errors="replace") for _ in range(2)]
+        pending = ["", ""]
+
+        def take(index: int, data: bytes | None, final: bool = False) -> None:
+            text = pending[index] + decoders[index].decode(data or b"", final=final)
+            cut = len(text) if final or len(text) > _MAX_PENDING_LINE else text.rfind("\n") + 1
+            if cut:
+                log.write(text[:cut])
+            pending[index] = text[cut:]
+
         try:
-            for chunk in stream:
-                log.write(decoder.decode(chunk))
+            for out, err in stream:
+                if out:
+                    take(0, out)
+                if err:
+                    take(1, err)
         except Exception:
-            pass  # the daemon went away: the waiting thread finds out by pinging it
+            pass  # the daemon went away: the waiting thread finds out by asking it
         finally:
-            log.write(decoder.decode(b"", final=True))
+            take(0, None, final=True)
+            take(1, None, final=True)
             running.ended.set()
 
     @staticmethod
