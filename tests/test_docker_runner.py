@@ -576,3 +576,11 @@ def test_a_container_silent_for_longer_than_the_client_timeout_keeps_its_logs(im
         assert ex.status == "COMPLETE" and ex.exitCode == 0, logs(ag, actor.id, ex.id)
         assert logs(ag, actor.id, ex.id) == "before\nafter\n"
         assert ex.runtime >= 4
+
+
+def test_pull_missing_uses_a_present_image_without_pulling(images):
+    # Only a present image: nothing may be pulled here (no registry is reachable).
+    with AbacoEmulator(runner="docker", pull="missing") as ag:
+        actor = busybox_actor(ag, "echo present")
+        ex = run(ag, actor.id)
+        assert ex.status == "COMPLETE" and logs(ag, actor.id, ex.id) == "present\n"

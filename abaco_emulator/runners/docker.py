@@ -122,15 +122,12 @@ class _OutputStream:
             yield (None, data) if stream_id == STDERR else (data, None)
 
     def close(self) -> None:
-        response = getattr(self._socket, "_response", None)
-        for item in (getattr(self._socket, "_sock", None), self._socket):
+        for item in (getattr(self._socket, "_sock", None), self._socket, getattr(self._socket, "_response", None)):
             try:
                 if item is not None:
                     item.close()
             except Exception:
-                pass
-        if response is not None:
-            response.close()
+                pass  # already closed
 
 
 @dataclass
@@ -138,6 +135,7 @@ class _Running:
     """One execution in progress: its container and why (if at all) it was cut short."""
 
     container: Any = None
+    stream: "_OutputStream | None" = None
     stopped: threading.Event = field(default_factory=threading.Event)
     ended: threading.Event = field(default_factory=threading.Event)
 
@@ -297,6 +295,9 @@ class DockerRunner(Runner):
         except Exception as exc:
             raise RunnerFailure(self._failure(spec, exc)) from exc
         finally:
+            running.ended.set()  # ends the helper threads also when the run failed half-way
+            if running.stream is not None:
+                running.stream.close()
             receiver.close()
             if running.container is not None:
                 self._remove(running.container)
@@ -341,7 +342,7 @@ class DockerRunner(Runner):
         running.container = container
         # Attached before it starts, so no output is lost at the start; the stream ends
         # once the container's output is closed, so none is lost at the end either.
-        stream = _OutputStream(self._client.api, container.id)
+        stream = running.stream = _OutputStream(self._client.api, container.id)
         stats: dict[str, int] = {"cpu": 0, "io": 0}
         threads = [
             threading.Thread(target=self._read_logs, args=(stream, log, running),
