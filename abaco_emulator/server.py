@@ -1,0 +1,186 @@
+"""`serve(...)`: the HTTP emulator in a background thread, for tests and scripts.
+
+    with serve(runner="local") as server:
+        requests.get(server.url + "/actors/v2", headers={"Authorization": f"Bearer {server.token}"})
+
+Users: `tokens` maps bearer tokens to users ("name" or "name:role,role") or `Caller`s.
+Without tokens the server is open: requests without credentials, and with a bearer
+token it does not know, act as the emulator's default user. With tokens, every request
+needs a known token, a gateway JWT or a nonce. `.token` is a token for the default user
+that the server accepts in both modes.
+
+The server binds loopback only, unless `allow_remote=True`: the emulator runs code
+and has no real authentication, so it must not be reachable from other machines by
+accident.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+import threading
+import warnings
+from typing import Any, Iterable, Mapping
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from .emulator import AbacoEmulator
+from .http_app import DEFAULT_MAX_BODY_BYTES, DEFAULT_SYNC_TIMEOUT, create_app
+from .service import Caller
+
+log = logging.getLogger(__name__)
+
+ROLE_PREFIX = "Internal/abaco-"
+
+
+def parse_user_spec(spec: str, tenant: str) -> Caller:
+    """`"alice"` or `"alice:admin,privileged"` as a Caller.
+
+    A role without a "/" is short for Abaco's `Internal/abaco-<role>`.
+    """
+    user, _, roles = spec.partition(":")
+    if not user.strip():
+        raise ValueError(f"invalid user {spec!r}: expected USER or USER:ROLE,ROLE")
+    return Caller(user.strip(), frozenset(expand_role(r) for r in roles.split(",") if r.strip()), tenant)
+
+
+def expand_role(role: str) -> str:
+    role = role.strip()
+    return role if "/" in role else ROLE_PREFIX + role
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """Logs each request as method, path (no query string: it may hold a nonce) and status."""
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        path = self.path.split("?", 1)[0]
+        log.debug("%s %s %s", self.command, path, getattr(code, "value", code))
+
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
+        log.debug("http: " + format, *args)
+
+
+class EmulatorServer:
+    """A running HTTP emulator: `.url`, `.token`, `.emulator`; `close()` stops it."""
+
+    def __init__(self, emulator: AbacoEmulator, *, host: str, port: int, token: str, owns_emulator: bool,
+                 max_body_bytes: int | None, sync_timeout: float, set_api_server: bool) -> None:
+        self.emulator = emulator
+        self.token = token
+        self._owns_emulator = owns_emulator
+        self._closed = False
+        self.app = create_app(emulator, max_body_bytes=max_body_bytes, sync_timeout=sync_timeout)
+        self._server = make_server(host, port, self.app, threaded=True, request_handler=_QuietRequestHandler)
+        self.host = host
+        self.port = self._server.server_port
+        url_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+        if ":" in url_host and not url_host.startswith("["):
+            url_host = f"[{url_host}]"
+        self.url = f"http://{url_host}:{self.port}"
+        if set_api_server:
+            emulator.service.set_api_server(self.url)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"abaco-http-{self.port}",
+                                        kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread.start()
+
+    @property
+    def api_url(self) -> str:
+        """The base URL of the actors API (`<url>/actors/v2`)."""
+        return self.url + "/actors/v2"
+
+    def headers(self) -> dict[str, str]:
+        """The Authorization header of `.token`."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def close(self) -> None:
+        """Stop serving; close the emulator too when `serve()` created it."""
+        if self._closed:
+            return
+        self._closed = True
+        self._server.shutdown()
+        self._thread.join(timeout=10)
+        self._server.server_close()
+        if self._owns_emulator:
+            self.emulator.close()
+
+    def __enter__(self) -> "EmulatorServer":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<EmulatorServer {self.url}{' closed' if self._closed else ''}>"
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 0, tokens: Mapping[str, str | Caller] | None = None,
+          allow_remote: bool = False, emulator: AbacoEmulator | None = None,
+          max_body_bytes: int | None = DEFAULT_MAX_BODY_BYTES, sync_timeout: float = DEFAULT_SYNC_TIMEOUT,
+          **options: Any) -> EmulatorServer:
+    """Serve an emulator over HTTP in a background thread; `port=0` picks a free port.
+
+    `options` are the keyword options of `AbacoEmulator` (runner, db_path, user, ...);
+    or pass an existing `emulator` to serve it (it is then left open by `close()`).
+    """
+    if not is_loopback(host):
+        if not allow_remote:
+            raise ValueError(f"refusing to bind {host!r}: abaco-emulator serves loopback only; pass "
+                             "allow_remote=True (--allow-remote) to accept other machines")
+        warnings.warn(f"abaco-emulator is listening on {host}: other machines can reach it and run "
+                      "actors; its authentication is for testing only", RuntimeWarning, stacklevel=2)
+        log.warning("serving on non-loopback host %s", host)
+    owns = emulator is None
+    if emulator is None:
+        emulator = AbacoEmulator(**options)
+    elif options:
+        raise TypeError(f"serve() got emulator= and emulator options {sorted(options)}")
+    try:
+        token = _configure_tokens(emulator, tokens or {})
+        return EmulatorServer(emulator, host=host, port=port, token=token, owns_emulator=owns,
+                              max_body_bytes=max_body_bytes, sync_timeout=sync_timeout,
+                              set_api_server=not options.get("api_server"))
+    except BaseException:
+        if owns:
+            emulator.close()
+        raise
+
+
+def _configure_tokens(emulator: AbacoEmulator, tokens: Mapping[str, str | Caller]) -> str:
+    """Register `tokens`; the token for the default user the server will accept."""
+    service = emulator.service
+    tenant = service.options.tenant
+    default = Caller(emulator.user, frozenset(emulator.roles), tenant)
+    for token, who in tokens.items():
+        if not isinstance(token, str) or not token.strip():
+            raise ValueError("tokens must be non-empty strings")
+        caller = who if isinstance(who, Caller) else parse_user_spec(str(who), tenant)
+        service.add_token(token, caller)
+    for token, who in tokens.items():
+        if service.caller_for_token(token) == default:
+            return token
+    token = "abaco-emulator-" + secrets.token_urlsafe(24)
+    if tokens:
+        service.add_token(token, default)
+    # Without tokens the server is open and accepts any bearer token as the default
+    # user; registering this one would close it.
+    return token
+
+
+def user_tokens(specs: Iterable[str]) -> dict[str, str]:
+    """`TOKEN=USER[:ROLE,...]` strings (the CLI's --token) as a `tokens` mapping."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        token, sep, user = spec.partition("=")
+        if not sep or not token.strip() or not user.strip():
+            raise ValueError("invalid --token: expected TOKEN=USER[:ROLE,...]")
+        out[token.strip()] = user.strip()
+    return out
