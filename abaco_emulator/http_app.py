@@ -91,6 +91,9 @@ ROUTES: tuple[Route, ...] = tuple(Route(*row) for row in (
     ("/<actor_id>/executions/<execution_id>/results", "GET", "getOneExecutionResult", "get_result"),
 ))
 
+# Static first segments of routes: never taken as an actor id or alias.
+_ROUTE_WORDS = {"aliases", "search", "openapi.json"}
+
 # Views that answer without credentials.
 _PUBLIC_VIEWS = {"openapi"}
 
@@ -131,14 +134,13 @@ def query_skip() -> int:
 
 
 def json_body(what: str, empty: Any = None) -> Any:
-    """The request body as JSON (a form-encoded body as a dict of its fields).
+    """The request body as JSON, or a form body as a dict of its fields (as Abaco reads both).
 
-    An empty body is `empty`. Bodies are JSON whatever their Content-Type says, since
-    curl's `-d` labels JSON as a form; a form body that is not JSON is read as a form.
+    An empty body is `empty`. Any Content-Type other than a form is read as JSON.
     """
     data = request.get_data(cache=True)
     media = (request.mimetype or "").lower()
-    if media == "multipart/form-data":
+    if media in _FORM_TYPES:
         return request.form.to_dict()
     if not data.strip():
         return empty
@@ -150,8 +152,6 @@ def json_body(what: str, empty: Any = None) -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
-        if media in _FORM_TYPES:
-            return request.form.to_dict()
         raise BadRequest(f"Invalid {what}: the request body is not valid JSON ({exc}).") from None
 
 
@@ -409,10 +409,14 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
 
     views = _Views(service, sync_timeout, document)
 
-    def endpoint(view_name: str) -> Callable[..., Response]:
+    def endpoint(view_name: str, bare: bool) -> Callable[..., Response]:
         view = getattr(views, view_name)
 
         def handle(**path: str) -> Response:
+            if path.get("actor_id") in _ROUTE_WORDS or (bare and path.get("actor_id") == "v2"):
+                # e.g. DELETE /actors/v2/aliases: a route with a method it lacks, not an actor
+                # called "aliases" (nor, under /actors, an actor called "v2").
+                return error_response(NOT_ALLOWED, 405)
             caller = None if view_name in _PUBLIC_VIEWS else caller_of_request(service, default)
             return view(caller, **path)
 
@@ -423,7 +427,7 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
         label = "v2" if prefix.endswith("v2") else "bare"
         for route in ROUTES:
             app.add_url_rule(prefix + route.path, endpoint=f"{label}_{route.operation}",
-                             view_func=endpoint(route.view), methods=[route.method])
+                             view_func=endpoint(route.view, label == "bare"), methods=[route.method])
 
     @app.errorhandler(AbacoError)
     def abaco_error(error: AbacoError) -> Response:
