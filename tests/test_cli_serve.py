@@ -1,0 +1,113 @@
+"""`abaco-emulator serve` as a real subprocess: starts, answers, stops cleanly on SIGTERM/SIGINT."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from abaco_emulator import AbacoEmulator
+from abaco_emulator.cli import build_parser, main
+
+REPO = Path(__file__).resolve().parents[1]
+READY = re.compile(r"^ready: (http://127\.0\.0\.1:\d+)")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(*args):
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "abaco_emulator", "serve", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env, cwd=str(REPO))
+    lines = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        match = READY.match(line)
+        if match:
+            return process, match.group(1), lines
+    process.kill()
+    raise AssertionError(f"no ready line: {lines} {process.stderr.read()}")
+
+
+def stop(process, sig):
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=30)
+    return process.returncode, out, err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_starts_answers_and_exits_cleanly(tmp_path, sig):
+    db = tmp_path / "abaco.json"
+    port = free_port()
+    process, url, lines = start("--port", str(port), "--runner", "local", "--db", str(db), "--user", "alice")
+    try:
+        assert url == f"http://127.0.0.1:{port}"
+        assert any(f"{url}/actors/v2" in line for line in lines)
+        answer = requests.get(url + "/actors/v2", timeout=10)
+        assert answer.status_code == 200 and answer.json()["result"] == []
+        created = requests.post(url + "/actors", json={"image": "never-registered:1"}, timeout=10)
+        assert created.status_code == 200 and created.json()["result"]["owner"] == "alice"
+        assert requests.get(url + "/nothing", timeout=10).status_code == 405
+    finally:
+        code, out, err = stop(process, sig)
+    assert code == 0, err
+    assert "stopped" in out
+    assert "Traceback" not in err
+    with AbacoEmulator(db_path=str(db), runner="local", user="alice") as reopened:
+        assert reopened.actors.get(actorId=created.json()["result"]["id"]).owner == "alice"
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url + "/actors/v2", timeout=2)
+
+
+def test_serve_with_tokens_requires_them_and_never_prints_them():
+    process, url, lines = start("--port", "0", "--runner", "local", "--token", "sekrit-one=alice",
+                                "--token", "sekrit-two=root:admin")
+    try:
+        assert requests.get(url + "/actors/v2", timeout=10).status_code == 401
+        alice = requests.post(url + "/actors/v2", json={"image": "x:1"},
+                              headers={"Authorization": "Bearer sekrit-one"}, timeout=10)
+        assert alice.json()["result"]["owner"] == "alice"
+        root = requests.get(url + f"/actors/v2/{alice.json()['result']['id']}",
+                            headers={"Authorization": "Bearer sekrit-two"}, timeout=10)
+        assert root.status_code == 200
+        requests.get(url + "/actors/v2", headers={"Authorization": "Bearer wrong-sekrit"}, timeout=10)
+    finally:
+        code, out, err = stop(process, signal.SIGTERM)
+    assert code == 0, err
+    assert "sekrit" not in "".join(lines) + out + err
+
+
+def test_serve_refuses_a_remote_host_without_allow_remote(capsys):
+    assert main(["serve", "--host", "0.0.0.0", "--runner", "local", "--port", "0"]) == 1
+    assert "allow" in capsys.readouterr().err
+
+
+def test_serve_rejects_a_malformed_token(capsys):
+    assert main(["serve", "--token", "no-equals-sign", "--runner", "local", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "TOKEN=USER" in err and "no-equals-sign" not in err
+
+
+def test_parser_has_serve_and_room_for_more(capsys):
+    parser = build_parser()
+    args = parser.parse_args(["serve", "--port", "0", "--token", "t=u:admin"])
+    assert args.command == "serve" and args.port == 0 and args.token == ["t=u:admin"]
+    assert args.host == "127.0.0.1" and args.runner == "docker"
+    assert main([]) == 2
+    assert "serve" in capsys.readouterr().out
