@@ -334,3 +334,35 @@ def test_agave_module_stands_alone_without_flask_or_the_package():
     """)
     assert result.returncode == 0, result.stderr
     assert "standalone ok" in result.stdout
+
+
+def test_actors_call_back_through_agavepy_while_executions_run():
+    """Handlers use _abaco_api_server/_abaco_access_token: update their state, message another actor."""
+    with serve(runner="local", tokens={"someone-else": "someone"}) as server:
+        server.emulator.register_image("echo:1", echo)
+
+        def counter(ctx):
+            ag = agave_client(ctx["_abaco_api_server"], ctx["_abaco_access_token"])
+            state = ag.actors.getState(actorId=ctx["actor_id"]).state or {}
+            count = state.get("count", 0) + 1
+            ag.actors.updateState(actorId=ctx["actor_id"], body={"count": count})
+            sent = ag.actors.sendMessage(actorId=ctx["TARGET"], body={"message": f"count {count}"})
+            print("forwarded", sent.executionId)
+
+        server.emulator.register_image("counter:1", counter)
+        owner = agave_client(server.url, server.token)
+        target = owner.actors.add(body={"image": "echo:1"})
+        actor = owner.actors.add(body={"image": "counter:1", "stateless": False,
+                                       "defaultEnvironment": {"TARGET": target.id}})
+        sent = [owner.actors.sendMessage(actorId=actor.id, body={"message": "go"}).executionId for _ in range(5)]
+        for execution_id in sent:
+            done = server.emulator.wait_for_execution(actor.id, execution_id, 20)
+            assert done.exitCode == 0, owner.actors.getExecutionLogs(actorId=actor.id, executionId=execution_id)
+        server.emulator.drain(20)
+        assert owner.actors.getState(actorId=actor.id).state == {"count": 5}
+        forwarded = owner.actors.listExecutions(actorId=target.id)
+        assert forwarded.totalExecutions == 5
+        logs = sorted(owner.actors.getExecutionLogs(actorId=target.id, executionId=e["id"]).logs
+                      for e in forwarded.executions)
+        assert logs == [f"got count {n}\n" for n in range(1, 6)]
+        server.emulator.raise_background_errors()

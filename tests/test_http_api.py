@@ -568,3 +568,15 @@ def test_many_clients_at_once(server, url):
     summary = ok(requests.get(f"{url}/{actor['id']}/executions?limit=1000"))
     assert summary["totalExecutions"] == 40
     assert {e["status"] for e in summary["executions"]} == {"COMPLETE"}
+
+
+@pytest.mark.xfail(strict=True, reason="ActorsService.synchronous_answer authorizes again and so redeems "
+                                       "the nonce a second time (needs a change in service.py)")
+def test_a_synchronous_message_with_a_nonce_uses_it_once(server, url):
+    server.emulator.register_image("result:1", lambda ctx: b"r")
+    actor = add_actor(url, image="result:1")
+    nonce = ok(requests.post(f"{url}/{actor['id']}/nonces", json={"level": "EXECUTE", "maxUses": 1}),
+               "Actor nonce created successfully.")
+    response = requests.post(f"{url}/{actor['id']}/messages?_abaco_synchronous=true&x-nonce={nonce['id']}",
+                             json={"message": "m"})
+    assert response.status_code == 200 and response.content == b"r"
