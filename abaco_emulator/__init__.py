@@ -1,4 +1,7 @@
 """abaco-emulator: TACC's Abaco actors service, reproduced on one machine."""
+from typing import Any
+
+from .agave import agave_client, patch_agavepy
 from .attrdict import AttrDict
 from .emulator import AbacoEmulator, UserView
 from .errors import (AbacoError, BadRequest, DockerUnavailable, EmulatorError, ExecutionTimeout,
@@ -7,4 +10,14 @@ from .errors import (AbacoError, BadRequest, DockerUnavailable, EmulatorError, E
 __all__ = [
     "AbacoEmulator", "UserView", "AttrDict", "EmulatorError", "AbacoError", "BadRequest", "NotFound",
     "PermissionDenied", "DockerUnavailable", "ImageUnavailable", "ExecutionTimeout",
+    "agave_client", "patch_agavepy", "serve",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`serve` is imported on first use, so importing the package does not load Flask."""
+    if name == "serve":
+        from .server import serve
+
+        return serve
+    raise AttributeError(f"module 'abaco_emulator' has no attribute {name!r}")

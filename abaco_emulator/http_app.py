@@ -281,8 +281,7 @@ class _Views:
         if not is_true(request.args.get("_abaco_synchronous")):
             return success(sent, "sendMessage")
         try:
-            data, content_type = self.service.synchronous_answer(caller, actor_id, sent["executionId"],
-                                                                 self.sync_timeout)
+            data, content_type = self.service.synchronous_answer(sent["executionId"], self.sync_timeout)
         except ExecutionTimeout:
             return error_response(f"Synchronous execution {sent['executionId']} did not finish within "
                                   f"{self.sync_timeout:g} s; it continues, poll it with GET "

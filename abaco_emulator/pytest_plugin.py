@@ -36,7 +36,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker, and patch agavepy (when it is imported) so it reaches plain-HTTP emulators."""
+    from .agave import patch_agavepy_on_import
+
     config.addinivalue_line("markers", "docker: the test needs a Docker engine; skipped where none answers")
+    patch_agavepy_on_import()
 
 
 def _setting(config: pytest.Config, name: str) -> Any:

@@ -163,9 +163,10 @@ class ActorsService:
     # -- actors ----------------------------------------------------------------------
     def list_actors(self, caller: Caller, limit: int | None = None, skip: int = 0,
                     q: Any = None) -> list[dict[str, Any]]:
+        matches = mongo_filter(q) if q is not None else None
         actors = [a for a in self.store.all("actors") if self._can_see(caller, a["id"])]
-        if q is not None:
-            actors = [a for a in actors if mongo_filter(q)(a)]
+        if matches is not None:
+            actors = [a for a in actors if matches(a)]
         return [self.shapes.actor(a) for a in paginate(actors, skip, limit)]
 
     def _can_see(self, caller: Caller, resource: str) -> bool:
@@ -195,8 +196,9 @@ class ActorsService:
         with self.store.transaction():
             self.store.insert("actors", record)
             self._grant(actor_id, caller.username, Level.UPDATE)
+        answer = self.shapes.actor(dict(record))  # as registered: SUBMITTED, like Abaco's answer
         self.engine.start_actor(actor_id)
-        return self.shapes.actor(self.store.get("actors", actor_id))
+        return answer
 
     def _actor_fields(self, caller: Caller, body: Any, existing: dict[str, Any] | None) -> dict[str, Any]:
         """The validated, snake_case description of an actor (defaults filled in)."""
@@ -322,10 +324,11 @@ class ActorsService:
         self.engine.notify(actor["id"], execution_id)
         return self.shapes.message_sent(actor["id"], execution_id, actor["owner"], message.shown)
 
-    def synchronous_answer(self, caller: Caller, identifier: str, execution_id: str,
-                           timeout: float | None) -> tuple[bytes, str]:
-        """Wait for an execution; its first result, or its logs when it sent none."""
-        actor, _ = self._access(caller, identifier, Level.EXECUTE)
+    def synchronous_answer(self, execution_id: str, timeout: float | None) -> tuple[bytes, str]:
+        """Wait for an execution just sent; its first result, or its logs when it sent none.
+
+        The caller was authorized (and any nonce redeemed) by `send_message`, so this
+        must not check again."""
         self.engine.wait_for(execution_id, timeout)
         results = self.store.get("results", execution_id)
         if results and results["items"]:

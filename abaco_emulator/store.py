@@ -114,15 +114,16 @@ class _JournalStorage(Storage):
         self._journal_bytes = 0
         self._snapshot_bytes = 0
         if path:
-            self._load()
-            self._write_snapshot()
+            if self._load() or not os.path.exists(path):
+                self._write_snapshot()
             self._journal = open(self._journal_path, "a", encoding="utf-8")
 
     @property
     def _journal_path(self) -> str:
         return f"{self.path}.journal"
 
-    def _load(self) -> None:
+    def _load(self) -> bool:
+        """Read the snapshot and replay the journal; True when the journal held changes."""
         if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
             try:
                 with open(self.path, encoding="utf-8") as handle:
@@ -130,9 +131,10 @@ class _JournalStorage(Storage):
             except (OSError, ValueError) as exc:
                 raise StoreCorrupt(f"cannot read the database file {self.path}: {exc}") from exc
         if not os.path.exists(self._journal_path):
-            return
+            return False
         with open(self._journal_path, encoding="utf-8") as handle:
             lines = handle.read().split("\n")
+        replayed = False
         for number, line in enumerate(lines):
             if not line:
                 continue
@@ -142,10 +144,12 @@ class _JournalStorage(Storage):
                 if number >= len(lines) - 2:
                     break  # the last line was cut by a crash before it was acknowledged
                 raise StoreCorrupt(f"line {number + 1} of {self._journal_path} is damaged") from exc
+            replayed = True
             if doc is None:
                 self.data.get(table, {}).pop(doc_id, None)
             else:
                 self.data.setdefault(table, {})[doc_id] = doc
+        return replayed
 
     def _write_snapshot(self) -> None:
         """Replace the snapshot atomically and empty the journal."""
@@ -218,7 +222,12 @@ class _JournalStorage(Storage):
         return lines, self._written_seq
 
     def close(self) -> None:
-        if self._journal is not None:
+        """Fold the journal into the snapshot, so the file alone is the whole database."""
+        if self._journal is None:
+            return
+        with self._sync_lock:
+            if self._journal_bytes or self._pending:
+                self._write_snapshot()
             self._journal.close()
             self._journal = None
 

@@ -570,8 +570,6 @@ def test_many_clients_at_once(server, url):
     assert {e["status"] for e in summary["executions"]} == {"COMPLETE"}
 
 
-@pytest.mark.xfail(strict=True, reason="ActorsService.synchronous_answer authorizes again and so redeems "
-                                       "the nonce a second time (needs a change in service.py)")
 def test_a_synchronous_message_with_a_nonce_uses_it_once(server, url):
     server.emulator.register_image("result:1", lambda ctx: b"r")
     actor = add_actor(url, image="result:1")
