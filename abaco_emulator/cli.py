@@ -90,8 +90,30 @@ def _run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- demo ------------------------------------------------------------------------------
+
+def _add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runner", choices=("docker", "local"), default=None,
+                        help="how executions run (default: docker when an engine answers, else local)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the executions")
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+    from .errors import EmulatorError
+
+    try:
+        run_demo(args.runner, timeout=args.timeout)
+    except EmulatorError as exc:
+        print(f"abaco-emulator demo: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 COMMANDS: list[Command] = [
     Command("serve", "serve the Abaco v2 REST API over HTTP", _add_serve_arguments, _run_serve),
+    Command("demo", "register an actor, send it messages, print executions, logs and results",
+            _add_demo_arguments, _run_demo),
 ]
 
 

@@ -82,7 +82,7 @@ def build_demo_image(client: Any, busybox: str) -> None:
 def _choose_runner(requested: str | None, out: TextIO) -> str:
     if requested == "local":
         return "local"
-    from .pytest_plugin import docker_problem
+    from .runners.docker import docker_problem
 
     problem = docker_problem()
     if problem:

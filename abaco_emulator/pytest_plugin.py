@@ -48,28 +48,10 @@ def _setting(config: pytest.Config, name: str) -> Any:
     return value if value is not None else config.getini(f"abaco_{name}")
 
 
-_docker_problem_cache: list[str | None] = []
-
-
-def docker_problem() -> str | None:
-    """Why no Docker engine can be used here, or None when one answers (asked once)."""
-    if not _docker_problem_cache:
-        try:
-            import docker
-
-            client = docker.from_env(timeout=5)
-            try:
-                client.ping()
-            finally:
-                client.close()
-            _docker_problem_cache.append(None)
-        except Exception as exc:  # any failure means: no usable engine
-            _docker_problem_cache.append(f"no Docker engine answers ({type(exc).__name__}: {exc})")
-    return _docker_problem_cache[0]
-
-
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("docker") is not None:
+        from .runners.docker import docker_problem
+
         problem = docker_problem()
         if problem:
             pytest.skip(problem)

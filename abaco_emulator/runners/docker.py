@@ -102,6 +102,24 @@ def _remove_labelled(client: Any, label: str) -> int:
     return removed
 
 
+_docker_problems: list[str | None] = []
+
+
+def docker_problem() -> str | None:
+    """Why no Docker engine can be used here, or None when one answers (asked once per process)."""
+    if not _docker_problems:
+        try:
+            client = DockerRunner._connect(5.0)
+            try:
+                DockerRunner._ping(client)
+            finally:
+                client.close()
+            _docker_problems.append(None)
+        except DockerUnavailable as exc:
+            _docker_problems.append(str(exc))
+    return _docker_problems[0]
+
+
 class _OutputStream:
     """A container's stdout and stderr, attached to before it starts, as (out, err) chunks.
 
