@@ -112,10 +112,14 @@ class AbacoEmulator(_View):
 
     def register_image(self, image: str, handler: Callable[[AttrDict], Any] | None = None, *,
                        command: Sequence[str] | None = None) -> None:
-        """Tell the local runner what `image` runs: a Python callable or a command."""
+        """Tell the local runner what `image` runs: a Python callable or a command.
+
+        Actors already in ERROR for want of this image (a reopened `db_path`) start again.
+        """
         if not isinstance(self.runner, LocalRunner):
             raise EmulatorError("register_image is for the local runner: create the emulator with runner='local'")
         self.runner.register(image, handler, command)
+        self.engine.retry_image(image)
 
     def raise_background_errors(self) -> None:
         """Re-raise, in the caller's thread, an unexpected error of a worker thread."""

@@ -41,11 +41,16 @@ class EngineHooks:
 
 
 class Mailbox:
-    """The queued message ids of one actor, oldest first, with a wake-up for workers."""
+    """The queued message ids of one actor, oldest first, with a wake-up for workers.
+
+    A message taken by a worker stays counted (`in_flight`) until the worker calls
+    `done()`, so that `Engine.drain` never sees a gap between the two.
+    """
 
     def __init__(self) -> None:
         self._queue: deque[str] = deque()
         self._cond = threading.Condition()
+        self.in_flight = 0
 
     def put(self, message_id: str) -> None:
         with self._cond:
@@ -57,9 +62,15 @@ class Mailbox:
         with self._cond:
             while not stopping():
                 if self._queue:
+                    self.in_flight += 1
                     return self._queue.popleft()
                 self._cond.wait()
             return None
+
+    def done(self) -> None:
+        """The message last taken by a worker is recorded (finished or dropped)."""
+        with self._cond:
+            self.in_flight -= 1
 
     def purge(self) -> list[str]:
         with self._cond:
@@ -99,10 +110,7 @@ class Worker(threading.Thread):
             actor = engine.store.get("actors", self.actor_id)
             if actor is None or self.stopping:
                 return
-            try:
-                engine.runner.prepare(actor["image"])
-            except Exception as exc:  # the image cannot run: the actor is in ERROR
-                engine.worker_failed(self, exc)
+            if not engine.prepare_image(self, actor["image"]):
                 return
             engine.set_worker_status(self.id, models.WORKER_READY)
             engine.actor_ready(self.actor_id, self.revision)
@@ -116,6 +124,7 @@ class Worker(threading.Thread):
                     engine.execute(self, message_id)
                 finally:
                     self.current = None
+                    mailbox.done()
             engine.store.delete("workers", self.id)
         except BaseException as exc:  # a bug of the emulator: keep it for the test to see
             engine.report(exc)
@@ -128,6 +137,8 @@ class Engine:
 
     def __init__(self, store: Store, runner: Runner, *, max_run_time: float | None = None) -> None:
         self.store = store
+        self._image_lock = threading.Lock()
+        self._image_generation = 0
         self.runner = runner
         self.max_run_time = max_run_time
         self.hooks: EngineHooks | None = None
@@ -235,6 +246,33 @@ class Engine:
                 if record["status"] == models.WORKER_ERROR:
                     self.store.delete("workers", record["id"])
         self.add_workers(actor_id, max(1, len([w for w in old if w.is_alive()])))
+
+    def prepare_image(self, worker: Worker, image: str) -> bool:
+        """Make the image ready for `worker`; on failure the actor goes to ERROR (False).
+
+        An image made available while the preparation failed (`retry_image`) is tried
+        again, so a registration racing a starting worker is never lost.
+        """
+        while True:
+            generation = self._image_generation
+            try:
+                self.runner.prepare(image)
+                return True
+            except Exception as exc:  # the image cannot run: the actor is in ERROR
+                with self._image_lock:
+                    if generation != self._image_generation:
+                        continue
+                    self.worker_failed(worker, exc)
+                    return False
+
+    def retry_image(self, image: str) -> None:
+        """Actors in ERROR because `image` could not run get new workers (it can run now)."""
+        with self._image_lock:
+            self._image_generation += 1
+            stuck = [a["id"] for a in self.store.all("actors")
+                     if a["image"] == image and a["status"] == models.ERROR]
+        for actor_id in stuck:
+            self.restart_actor(actor_id)
 
     def remove_actor(self, actor_id: str, timeout: float = 30.0) -> None:
         """Stop the actor's workers, force-quitting what they run, and wait for them."""
@@ -388,7 +426,7 @@ class Engine:
             while True:
                 with self._lock:
                     queued = {a: len(b) for a, b in self._mailboxes.items() if len(b)}
-                    running = len(self._running)
+                    running = max(len(self._running), sum(b.in_flight for b in self._mailboxes.values()))
                 if not queued and not running:
                     return
                 remaining = None if deadline is None else deadline - time.monotonic()

@@ -81,8 +81,7 @@ def test_queued_messages_survive_a_restart_and_are_then_executed(db):
     seen = []
     with emulator(db) as second:
         second.register_image("later:1", lambda ctx: seen.append((ctx.raw_message, ctx.binary, ctx.get("K"))))
-        # a restarted emulator starts the actor's worker again; the image is registered now
-        second.actors.update(actorId=actor.id, body={"image": "later:1", "stateless": False, "force": True})
+        # registering the image the reopened actor waited for starts it again: no update needed
         for execution_id in sent + [binary]:
             assert second.wait_for_execution(actor.id, execution_id, timeout=5).status == "COMPLETE"
         assert second.actors.getMessages(actorId=actor.id).messages == 0
@@ -110,6 +109,19 @@ def test_queued_messages_run_on_restart_when_the_image_is_already_known(db, monk
         ex = second.wait_for_execution(actor.id, queued, timeout=5)
         assert ex.status == "COMPLETE"
         assert second.actors.getExecutionLogs(actorId=actor.id, executionId=queued).logs == "got queued\n"
+
+
+def test_registering_a_missing_image_brings_its_error_actor_back(db):
+    with emulator(db) as ag:
+        actor = ag.actors.add(body={"image": "unknown:1"})
+        sent = ag.actors.sendMessage(actorId=actor.id, body={"message": "waits"}).executionId
+        with pytest.raises(Exception):
+            ag.wait_for_execution(actor.id, sent, timeout=0.5)
+        assert ag.actors.get(actorId=actor.id).status == "ERROR"
+        assert "unknown:1" in ag.actors.get(actorId=actor.id).statusMessage
+        ag.register_image("unknown:1", echo)
+        assert ag.wait_for_execution(actor.id, sent, timeout=5).status == "COMPLETE"
+        assert ag.actors.get(actorId=actor.id).status == "READY"
 
 
 def test_a_completed_execution_never_runs_twice_after_restart(db):
