@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import select
 import shutil
 import socket
 import tempfile
@@ -53,6 +54,7 @@ _LIVENESS_INTERVAL = 5.0
 _WORKDIR_PREFIX = "abaco-docker-"  # then the pid, so dirs of a dead process can be swept
 _MAX_PENDING_LINE = 1 << 16  # a longer line without a newline is logged in pieces
 _RECEIVE_BUFFER = 1 << 18  # above the largest datagram a default Linux socket can send
+_FIRST_STATS_DELAY = 0.2
 
 
 def _process_start(pid: int) -> str:
@@ -148,6 +150,39 @@ class _OutputStream:
                 pass  # already closed
 
 
+class _Ended:
+    """Set once the container's output has ended; also readable with select().
+
+    The results reader waits on its socket and on this at once, so it drains the
+    socket the moment the container ends instead of at its next poll.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._read_end, self._write_end = socket.socketpair()
+
+    def set(self) -> None:
+        if not self._event.is_set():
+            self._event.set()
+            try:
+                self._write_end.send(b"x")
+            except OSError:
+                pass  # closed: nobody waits any more
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._event.wait(timeout)
+
+    def fileno(self) -> int:
+        return self._read_end.fileno()
+
+    def close(self) -> None:
+        self._read_end.close()
+        self._write_end.close()
+
+
 @dataclass
 class _Running:
     """One execution in progress: its container and why (if at all) it was cut short."""
@@ -155,7 +190,8 @@ class _Running:
     container: Any = None
     stream: "_OutputStream | None" = None
     stopped: threading.Event = field(default_factory=threading.Event)
-    ended: threading.Event = field(default_factory=threading.Event)
+    ended: _Ended = field(default_factory=_Ended)
+    results_reader: "threading.Thread | None" = None
 
 
 class DockerRunner(Runner):
@@ -322,6 +358,9 @@ class DockerRunner(Runner):
             shutil.rmtree(workdir, ignore_errors=True)
             with self._lock:
                 self._running.pop(spec.execution_id, None)
+            if running.results_reader is not None and running.results_reader.ident is not None:
+                running.results_reader.join(self.timeout)  # it returns as soon as `ended` is set
+            running.ended.close()
 
     def _failure(self, spec: ExecutionSpec, exc: Exception) -> str:
         import docker.errors
@@ -343,7 +382,7 @@ class DockerRunner(Runner):
         results_path = os.path.join(workdir, "results.sock")
         receiver.bind(results_path)
         os.chmod(results_path, 0o666)
-        receiver.settimeout(0.1)
+        receiver.setblocking(False)
         volumes[results_path] = {"bind": RESULTS_PATH, "mode": "rw"}
         if spec.binary is not None:
             # A regular file, not a FIFO as in the real Abaco: agavepy's
@@ -365,9 +404,10 @@ class DockerRunner(Runner):
         threads = [
             threading.Thread(target=self._read_logs, args=(stream, log, running),
                              name=f"abaco-logs-{spec.execution_id}", daemon=True),
-            threading.Thread(target=self._read_results, args=(receiver, results, log, running),
-                             name=f"abaco-results-{spec.execution_id}", daemon=True),
         ]
+        running.results_reader = threading.Thread(target=self._read_results, args=(receiver, results, log, running),
+                                                  name=f"abaco-results-{spec.execution_id}", daemon=True)
+        threads.append(running.results_reader)
         if running.stopped.is_set():  # force-quit before it started
             return self._outcome(container, running, log, results, stats, now(), time.monotonic(),
                                  threads=[], stream=stream, exit_code=KILLED_EXIT_CODE,
@@ -510,27 +550,33 @@ class DockerRunner(Runner):
     @staticmethod
     def _read_results(receiver: socket.socket, results: list[bytes], log: LogBuffer,
                       running: _Running) -> None:
-        """Receive results while the container runs, so a sender never blocks on a full queue."""
+        """Receive results while the container runs, so a sender never blocks on a full queue.
+
+        Datagrams sent before the container ended are already queued on the socket, so
+        once it has ended one non-blocking pass takes them all.
+        """
         buffer = bytearray(_RECEIVE_BUFFER)
-        draining = False
         while True:
             try:
-                size, _, flags, _ = receiver.recvmsg_into([buffer])
-            except socket.timeout:
-                if draining:
+                ready, _, _ = select.select([receiver, running.ended], [], [])
+            except (OSError, ValueError):
+                return  # closed under us: the run is over
+            ending = running.ended in ready
+            while True:
+                try:
+                    size, _, flags, _ = receiver.recvmsg_into([buffer])
+                except BlockingIOError:
+                    break
+                except OSError:
                     return
-                if running.ended.is_set():
-                    draining = True  # one more round for datagrams sent just before the end
-                    receiver.settimeout(0.05)
-                continue
-            except OSError:
+                if flags & socket.MSG_TRUNC or size > MAX_RESULT_BYTES:
+                    log.write(f"abaco-emulator: a result of {'more than ' if flags & socket.MSG_TRUNC else ''}"
+                              f"{size} bytes was dropped: results are limited to {MAX_RESULT_BYTES} bytes "
+                              "per datagram.\n")
+                    continue
+                results.append(bytes(buffer[:size]))
+            if ending:
                 return
-            if flags & socket.MSG_TRUNC or size > MAX_RESULT_BYTES:
-                log.write(f"abaco-emulator: a result of {'more than ' if flags & socket.MSG_TRUNC else ''}"
-                          f"{size} bytes was dropped: results are limited to {MAX_RESULT_BYTES} bytes "
-                          "per datagram.\n")
-                continue
-            results.append(bytes(buffer[:size]))
 
     def _sample_stats(self, container: Any, stats: dict[str, int], running: _Running) -> None:
         """Keep the latest CPU time and bytes received, sampled while the container runs.
@@ -541,6 +587,10 @@ class DockerRunner(Runner):
         """
         api = self._client.api
         one_shot: bool | None = True
+        # The first sample waits a little: a container that ends at once has nothing to
+        # show, and the engine runs it faster without a stats request beside it.
+        if running.ended.wait(_FIRST_STATS_DELAY):
+            return
         while True:
             try:
                 sample = api.stats(container.id, stream=False, one_shot=one_shot)
