@@ -22,7 +22,8 @@ import threading
 import warnings
 from typing import Any, Iterable, Mapping
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from waitress.channel import HTTPChannel
+from waitress.server import create_server
 
 from .emulator import AbacoEmulator
 from .http_app import DEFAULT_MAX_BODY_BYTES, DEFAULT_SYNC_TIMEOUT, create_app
@@ -31,6 +32,9 @@ from .service import Caller
 log = logging.getLogger(__name__)
 
 ROLE_PREFIX = "Internal/abaco-"
+# Request threads: synchronous messages hold one each while they wait, and actor
+# containers call back while their caller waits.
+_HTTP_THREADS = 32
 
 
 def parse_user_spec(spec: str, tenant: str) -> Caller:
@@ -58,15 +62,21 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class _QuietRequestHandler(WSGIRequestHandler):
-    """Logs each request as method, path (no query string: it may hold a nonce) and status."""
+class _PlainHTTPChannel(HTTPChannel):
+    """A connection that hangs up at once on a TLS handshake.
 
-    def log_request(self, code: Any = "-", size: Any = "-") -> None:
-        path = self.path.split("?", 1)[0]
-        log.debug("%s %s %s", self.command, path, getattr(code, "value", code))
+    A client speaking https to this plain-HTTP port (agavepy 0.9.5 unpatched does)
+    would otherwise wait forever for the end of a request line that never comes.
+    """
 
-    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
-        log.debug("http: " + format, *args)
+    _TLS_HANDSHAKE = b"\x16\x03"
+
+    def received(self, data: bytes) -> bool:
+        if self.request is None and not self.requests and data[:2] == self._TLS_HANDSHAKE:
+            log.debug("closing a connection that began a TLS handshake: this server speaks plain HTTP")
+            self.will_close = True
+            return False
+        return super().received(data)
 
 
 class EmulatorServer:
@@ -79,17 +89,21 @@ class EmulatorServer:
         self._owns_emulator = owns_emulator
         self._closed = False
         self.app = create_app(emulator, max_body_bytes=max_body_bytes, sync_timeout=sync_timeout)
-        self._server = make_server(host, port, self.app, threaded=True, request_handler=_QuietRequestHandler)
+        # waitress, not werkzeug's development server: it keeps connections alive
+        # (werkzeug closes every one), so a client such as agavepy's session pays no
+        # connection set-up per call.
+        self._server = create_server(self.app, host=host, port=port, threads=_HTTP_THREADS, ident="abaco-emulator",
+                                     expose_tracebacks=False)
+        self._server.channel_class = _PlainHTTPChannel
         self.host = host
-        self.port = self._server.server_port
+        self.port = self._server.effective_port
         url_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
         if ":" in url_host and not url_host.startswith("["):
             url_host = f"[{url_host}]"
         self.url = f"http://{url_host}:{self.port}"
         if set_api_server:
             emulator.service.set_api_server(self.url)
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"abaco-http-{self.port}",
-                                        kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread = threading.Thread(target=self._server.run, name=f"abaco-http-{self.port}", daemon=True)
         self._thread.start()
 
     @property
@@ -106,9 +120,14 @@ class EmulatorServer:
         if self._closed:
             return
         self._closed = True
-        self._server.shutdown()
+
+        def close_every_socket() -> None:  # in the server's own loop thread, which then ends
+            for channel in list(self._server._map.values()):
+                channel.close()
+
+        self._server.trigger.pull_trigger(close_every_socket)
         self._thread.join(timeout=10)
-        self._server.server_close()
+        self._server.task_dispatcher.shutdown(timeout=10)
         if self._owns_emulator:
             self.emulator.close()
 
