@@ -337,7 +337,9 @@ class Engine:
         if record is None or actor is None:
             return
         message = Message.from_record(record["message"])
-        with self.store.transaction():
+        # Not forced to disk: after a crash the message is still stored and runs again,
+        # whether or not RUNNING was written.
+        with self.store.transaction(durable=False):
             execution = self.store.update("executions", message_id, {
                 "status": models.RUNNING, "start_time": models.now(), "worker_id": worker.id})
             self.store.update("workers", worker.id, {"status": models.WORKER_BUSY,

@@ -7,6 +7,7 @@ Only top-level keys are converted: nested dicts (`finalState`, `mounts` entries,
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -39,6 +40,7 @@ _CAMEL = re.compile(r"_([a-z0-9])")
 _SNAKE = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 
+@functools.lru_cache(maxsize=1024)  # a few dozen field names, converted on every answer
 def to_camel(name: str) -> str:
     """`default_environment` -> `defaultEnvironment`; `_links` is left alone."""
     if name.startswith("_"):

@@ -282,8 +282,12 @@ class Store:
 
     # -- transactions --------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Group several operations: atomic for other threads, durable on exit."""
+    def transaction(self, durable: bool = True) -> Iterator[None]:
+        """Group several operations: atomic for other threads, durable on exit.
+
+        `durable=False` leaves the changes in memory until the next durable write (or
+        close) commits them with its own: for changes a crash may lose harmlessly.
+        """
         depth = getattr(self._local, "depth", 0)
         with self._lock:
             self._local.depth = depth + 1
@@ -292,7 +296,7 @@ class Store:
             finally:
                 self._local.depth = depth
                 seq = self._storage.written_seq
-        if depth == 0:
+        if depth == 0 and durable:
             self._storage.sync(seq, self._take_pending)
 
     def _take_pending(self) -> tuple[list[str], int]:
