@@ -8,7 +8,10 @@ Docker SDK (never the docker CLI):
 - results as datagrams on a Unix socket bound on the host and mounted at
   `/_abaco_results.sock`, one datagram one result, in order;
 - stdout and stderr, interleaved as written, as the execution's log;
-- `runtime`, `cpu`, `io`, the exit code and Docker's `State` as its statistics.
+- `runtime`, `cpu`, `io`, the exit code and Docker's `State` as its statistics;
+- a read-only directory at `/_abaco_emulator` on the container's PYTHONPATH whose
+  `sitecustomize` patches agavepy when the actor imports it, so that an actor calling
+  back (`get_client()`, `update_state()`) reaches the emulator's plain-HTTP server.
 
 Containers carry labels naming the emulator instance, process and execution, so
 that they are removed after each execution, swept on `close()` and at interpreter
@@ -42,6 +45,7 @@ LABEL_EXECUTION = f"{LABEL_PREFIX}.execution"
 LABEL_ACTOR = f"{LABEL_PREFIX}.actor"
 
 BINARY_PATH = "/_abaco_binary_data"
+SUPPORT_PATH = "/_abaco_emulator"
 RESULTS_PATH = "/_abaco_results.sock"
 PULL_POLICIES = ("never", "missing", "always")
 KILLED_EXIT_CODE = 137
@@ -55,6 +59,28 @@ _WORKDIR_PREFIX = "abaco-docker-"  # then the pid, so dirs of a dead process can
 _MAX_PENDING_LINE = 1 << 16  # a longer line without a newline is logged in pieces
 _RECEIVE_BUFFER = 1 << 18  # above the largest datagram a default Linux socket can send
 _FIRST_STATS_DELAY = 0.2
+# Runs in the actor's Python (2 or 3) at start-up; must never break an actor.
+_SITECUSTOMIZE = """\
+# Mounted by abaco-emulator: patch agavepy, when the actor imports it, so that it reaches
+# the emulator's plain-HTTP server; then run the image's own sitecustomize, if any.
+import os
+import sys
+try:
+    import abaco_emulator_agave
+    abaco_emulator_agave.patch_agavepy_on_import()
+except Exception:
+    pass
+try:
+    import importlib.machinery
+    import importlib.util
+    _here = os.path.dirname(os.path.abspath(__file__))
+    _rest = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+    _spec = importlib.machinery.PathFinder.find_spec("sitecustomize", _rest)
+    if _spec is not None and _spec.loader is not None:
+        _spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+except Exception:
+    pass
+"""
 
 
 def _process_start(pid: int) -> str:
@@ -222,6 +248,8 @@ class DockerRunner(Runner):
         self._stop_requested: set[str] = set()  # force-quits that came before their run()
         self._lock = threading.Lock()
         self._closed = False
+        self._image_env: dict[str, list[str]] = {}
+        self._support_dir: str | None = None
         self.sweep_dead()
         # At interpreter exit (or when the runner is garbage), its containers go too.
         self._finalizer = weakref.finalize(self, _remove_labelled, self._client,
@@ -303,7 +331,7 @@ class DockerRunner(Runner):
                 self._pull(image)
                 return
             try:
-                self._client.images.get(image)
+                self._remember_image(image, self._client.images.get(image))
                 return
             except docker.errors.ImageNotFound:
                 pass
@@ -319,6 +347,39 @@ class DockerRunner(Runner):
             f"Image {image} is not present in the local Docker engine and the emulator does not pull "
             f"images (pull='never'). Build it (docker build -t {image} ...) or load it "
             f"(docker load -i image.tar), or create the emulator with pull='missing'; then update the actor.")
+
+    def _remember_image(self, image: str, found: Any) -> None:
+        """Keep the image's own environment (its PYTHONPATH is composed with ours)."""
+        self._image_env[image] = list((found.attrs.get("Config") or {}).get("Env") or [])
+
+    def _pythonpath(self, spec: ExecutionSpec) -> str:
+        """The support directory first, then the PYTHONPATH the actor would have had."""
+        own = spec.environment.get("PYTHONPATH")
+        if own is None:
+            if spec.image not in self._image_env:
+                try:
+                    self._remember_image(spec.image, self._client.images.get(spec.image))
+                except Exception:
+                    self._image_env[spec.image] = []  # create() will say what is wrong with the image
+            own = next((item.split("=", 1)[1] for item in self._image_env[spec.image]
+                        if item.startswith("PYTHONPATH=")), "")
+        return f"{SUPPORT_PATH}:{own}" if own else SUPPORT_PATH
+
+    def _support(self) -> str:
+        """The host directory mounted at SUPPORT_PATH (made once per runner)."""
+        with self._lock:
+            if self._support_dir is None:
+                from .. import agave
+
+                directory = tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{self._pid}-support-")
+                shutil.copyfile(agave.__file__, os.path.join(directory, "abaco_emulator_agave.py"))
+                with open(os.path.join(directory, "sitecustomize.py"), "w", encoding="utf-8") as handle:
+                    handle.write(_SITECUSTOMIZE)
+                for name in os.listdir(directory):
+                    os.chmod(os.path.join(directory, name), 0o644)
+                os.chmod(directory, 0o755)
+                self._support_dir = directory
+            return self._support_dir
 
     def _pull(self, image: str) -> None:
         from docker.utils import parse_repository_tag
@@ -425,8 +486,9 @@ class DockerRunner(Runner):
                              stream=stream, reason=reason)
 
     def _create_options(self, spec: ExecutionSpec, volumes: dict[str, dict[str, str]]) -> dict[str, Any]:
+        volumes[self._support()] = {"bind": SUPPORT_PATH, "mode": "ro"}
         options: dict[str, Any] = {
-            "environment": dict(spec.environment),
+            "environment": {**spec.environment, "PYTHONPATH": self._pythonpath(spec)},
             "labels": {
                 LABEL_INSTANCE: self.instance, LABEL_PID: str(self._pid),
                 LABEL_PID_START: _process_start(self._pid), LABEL_HOST: self._host,
@@ -641,6 +703,8 @@ class DockerRunner(Runner):
             if item.container is not None:
                 self._kill(item.container)
         self._finalizer()
+        if self._support_dir is not None:
+            shutil.rmtree(self._support_dir, ignore_errors=True)
         if self._owns_client:
             try:
                 self._client.close()
