@@ -18,7 +18,7 @@ from typing import Any, Callable
 import requests
 
 from .attrdict import AttrDict
-from .contract import JSON, BINARY, Message, message_from_request
+from .contract import JSON, BINARY, message_from_request
 from .errors import AbacoError, BadRequest
 from .service import ActorsService, Caller
 from .shapes import envelope

@@ -288,6 +288,24 @@ def test_command_receives_binary_message_and_sends_results(ag):
     assert results == [b"\x00cba", b"second", b""]
 
 
+def test_command_sending_more_results_than_the_socket_queue_holds_is_not_blocked(ag):
+    # 3,000 datagrams of 1 KiB are far more than a Unix socket queues: the command only
+    # ends because the results are received while it runs.
+    script = (
+        "import os, socket\n"
+        "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+        "for n in range(3000):\n"
+        "    s.sendto(n.to_bytes(4, 'big') * 256, os.environ['ABACO_EMULATOR_RESULTS_SOCKET'])\n"
+        "print('sent')\n"
+    )
+    ag.register_image("many:1", command=[sys.executable, "-c", script])
+    actor = ag.actors.add(body={"image": "many:1"})
+    ex = run(ag, actor.id, {"message": "m"})
+    assert logs_of(ag, actor.id, ex.id) == "sent\n"
+    firsts = [ag.actors.getOneExecutionResult(actorId=actor.id, executionId=ex.id).content for _ in range(3)]
+    assert firsts == [n.to_bytes(4, "big") * 256 for n in range(3)]
+
+
 # -- images ------------------------------------------------------------------------------
 
 def test_unregistered_image_puts_actor_in_error_and_messages_stay_queued(ag):

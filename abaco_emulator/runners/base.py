@@ -1,12 +1,17 @@
 """The interface between the engine and the things that actually run an execution."""
 from __future__ import annotations
 
+import os
+import select
+import socket
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..models import LOG_LIMIT, LOG_TRUNCATED_SUFFIX
+from ..models import LOG_LIMIT, LOG_TRUNCATED_SUFFIX, MAX_RESULT_BYTES
+
+_RECEIVE_BUFFER = 1 << 18  # above the largest datagram a default Linux socket can send
 
 
 @dataclass
@@ -92,3 +97,78 @@ class Runner(ABC):
 
     def close(self) -> None:
         """Release everything the runner holds (containers, threads, files)."""
+
+
+def keep_result(value: bytes, results: list[bytes], log: LogBuffer, truncated: bool = False) -> None:
+    """Keep one result, or say in the log why it was dropped (too large for Abaco)."""
+    if truncated or len(value) > MAX_RESULT_BYTES:
+        size = f"more than {len(value)}" if truncated else str(len(value))
+        log.write(f"abaco-emulator: a result of {size} bytes was dropped: results are limited to "
+                  f"{MAX_RESULT_BYTES} bytes per datagram.\n")
+        return
+    results.append(value)
+
+
+class ResultsReceiver:
+    """The results socket of one execution: a Unix datagram socket bound at `path`.
+
+    Each datagram is one result. A thread receives them while the actor runs, so a
+    sender never blocks on a full socket queue; `finish()`, called once the actor has
+    ended, takes what is still queued (everything sent before the end is) and returns
+    the results in order.
+    """
+
+    def __init__(self, path: str, log: LogBuffer) -> None:
+        self.path = path
+        self.results: list[bytes] = []
+        self._log = log
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._thread: threading.Thread | None = None
+        try:
+            self._socket.bind(path)
+            os.chmod(path, 0o666)  # whatever user the actor runs as may send
+            self._socket.setblocking(False)
+        except OSError:
+            self.close()
+            raise
+
+    def start(self, name: str) -> None:
+        self._thread = threading.Thread(target=self._receive, name=name, daemon=True)
+        self._thread.start()
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                ready, _, _ = select.select([self._socket, self._wake_read], [], [])
+            except (OSError, ValueError):
+                return
+            self._take_queued()
+            if self._wake_read in ready:
+                return
+
+    def _take_queued(self) -> None:
+        buffer = bytearray(_RECEIVE_BUFFER)
+        while True:
+            try:
+                size, _, flags, _ = self._socket.recvmsg_into([buffer])
+            except (BlockingIOError, OSError):
+                return
+            keep_result(bytes(buffer[:size]), self.results, self._log, truncated=bool(flags & socket.MSG_TRUNC))
+
+    def finish(self, timeout: float = 30.0) -> list[bytes]:
+        """Stop receiving (the actor has ended) and return every result, in order."""
+        if self._thread is not None and self._thread.is_alive():
+            try:
+                self._wake_write.send(b"x")
+            except OSError:
+                pass
+            self._thread.join(timeout)
+        elif self._thread is None:
+            self._take_queued()
+        return list(self.results)
+
+    def close(self) -> None:
+        self.finish()
+        for item in (self._socket, self._wake_read, self._wake_write):
+            item.close()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import select
 import shutil
 import socket
 import tempfile
@@ -33,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from ..errors import DockerUnavailable, ImageUnavailable, RunnerFailure
-from ..models import MAX_RESULT_BYTES, now
-from .base import ExecutionSpec, LogBuffer, RunOutcome, Runner
+from ..models import now
+from .base import ExecutionSpec, LogBuffer, ResultsReceiver, RunOutcome, Runner
 
 LABEL_PREFIX = "abaco-emulator"
 LABEL_INSTANCE = f"{LABEL_PREFIX}.instance"
@@ -57,7 +56,6 @@ HOW_TO_START_DOCKER = (
 _LIVENESS_INTERVAL = 5.0
 _WORKDIR_PREFIX = "abaco-docker-"  # then the pid, so dirs of a dead process can be swept
 _MAX_PENDING_LINE = 1 << 16  # a longer line without a newline is logged in pieces
-_RECEIVE_BUFFER = 1 << 18  # above the largest datagram a default Linux socket can send
 _FIRST_STATS_DELAY = 0.2
 # Runs in the actor's Python (2 or 3) at start-up; must never break an actor.
 _SITECUSTOMIZE = """\
@@ -176,39 +174,6 @@ class _OutputStream:
                 pass  # already closed
 
 
-class _Ended:
-    """Set once the container's output has ended; also readable with select().
-
-    The results reader waits on its socket and on this at once, so it drains the
-    socket the moment the container ends instead of at its next poll.
-    """
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._read_end, self._write_end = socket.socketpair()
-
-    def set(self) -> None:
-        if not self._event.is_set():
-            self._event.set()
-            try:
-                self._write_end.send(b"x")
-            except OSError:
-                pass  # closed: nobody waits any more
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._event.wait(timeout)
-
-    def fileno(self) -> int:
-        return self._read_end.fileno()
-
-    def close(self) -> None:
-        self._read_end.close()
-        self._write_end.close()
-
-
 @dataclass
 class _Running:
     """One execution in progress: its container and why (if at all) it was cut short."""
@@ -216,8 +181,7 @@ class _Running:
     container: Any = None
     stream: "_OutputStream | None" = None
     stopped: threading.Event = field(default_factory=threading.Event)
-    ended: _Ended = field(default_factory=_Ended)
-    results_reader: "threading.Thread | None" = None
+    ended: threading.Event = field(default_factory=threading.Event)
 
 
 class DockerRunner(Runner):
@@ -402,9 +366,12 @@ class DockerRunner(Runner):
                 self._stop_requested.discard(spec.execution_id)
                 running.stopped.set()
         workdir = tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{self._pid}-")
-        receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        os.chmod(workdir, 0o755)
+        log = LogBuffer()
+        receiver: ResultsReceiver | None = None
         try:
-            return self._run(spec, running, workdir, receiver)
+            receiver = ResultsReceiver(os.path.join(workdir, "results.sock"), log)
+            return self._run(spec, running, workdir, receiver, log)
         except (RunnerFailure, ImageUnavailable):
             raise
         except Exception as exc:
@@ -413,15 +380,13 @@ class DockerRunner(Runner):
             running.ended.set()  # ends the helper threads also when the run failed half-way
             if running.stream is not None:
                 running.stream.close()
-            receiver.close()
+            if receiver is not None:
+                receiver.close()
             if running.container is not None:
                 self._remove(running.container)
             shutil.rmtree(workdir, ignore_errors=True)
             with self._lock:
                 self._running.pop(spec.execution_id, None)
-            if running.results_reader is not None and running.results_reader.ident is not None:
-                running.results_reader.join(self.timeout)  # it returns as soon as `ended` is set
-            running.ended.close()
 
     def _failure(self, spec: ExecutionSpec, exc: Exception) -> str:
         import docker.errors
@@ -433,18 +398,10 @@ class DockerRunner(Runner):
                 f"({type(exc).__name__}: {exc})")
 
     def _run(self, spec: ExecutionSpec, running: _Running, workdir: str,
-             receiver: socket.socket) -> RunOutcome:
-        os.chmod(workdir, 0o755)
-        log = LogBuffer()
-        results: list[bytes] = []
+             receiver: ResultsReceiver, log: LogBuffer) -> RunOutcome:
         volumes = self._volumes(spec)
-        # Results: a datagram socket bound here and mounted into the container; any user
-        # the container runs as may send to it.
-        results_path = os.path.join(workdir, "results.sock")
-        receiver.bind(results_path)
-        os.chmod(results_path, 0o666)
-        receiver.setblocking(False)
-        volumes[results_path] = {"bind": RESULTS_PATH, "mode": "rw"}
+        # Results: a datagram socket bound on the host, mounted into the container.
+        volumes[receiver.path] = {"bind": RESULTS_PATH, "mode": "rw"}
         if spec.binary is not None:
             # A regular file, not a FIFO as in the real Abaco: agavepy's
             # get_binary_message() opens the path non-blocking and reads until a read
@@ -466,15 +423,13 @@ class DockerRunner(Runner):
             threading.Thread(target=self._read_logs, args=(stream, log, running),
                              name=f"abaco-logs-{spec.execution_id}", daemon=True),
         ]
-        running.results_reader = threading.Thread(target=self._read_results, args=(receiver, results, log, running),
-                                                  name=f"abaco-results-{spec.execution_id}", daemon=True)
-        threads.append(running.results_reader)
         if running.stopped.is_set():  # force-quit before it started
-            return self._outcome(container, running, log, results, stats, now(), time.monotonic(),
+            return self._outcome(container, running, log, receiver, stats, now(), time.monotonic(),
                                  threads=[], stream=stream, exit_code=KILLED_EXIT_CODE,
                                  reason="execution force-quit before its container started.")
         started, begin = now(), time.monotonic()
         container.start()
+        receiver.start(f"abaco-results-{spec.execution_id}")
         threads.append(threading.Thread(target=self._sample_stats, args=(container, stats, running),
                                         name=f"abaco-stats-{spec.execution_id}", daemon=True))
         for thread in threads:
@@ -482,7 +437,7 @@ class DockerRunner(Runner):
         reason = self._wait(spec, running, begin)
         if reason:
             self._kill(container)
-        return self._outcome(container, running, log, results, stats, started, begin, threads=threads,
+        return self._outcome(container, running, log, receiver, stats, started, begin, threads=threads,
                              stream=stream, reason=reason)
 
     def _create_options(self, spec: ExecutionSpec, volumes: dict[str, dict[str, str]]) -> dict[str, Any]:
@@ -551,7 +506,7 @@ class DockerRunner(Runner):
         # stop() kills the container itself, so it may have ended because it was stopped.
         return "execution force-quit." if running.stopped.is_set() else ""
 
-    def _outcome(self, container: Any, running: _Running, log: LogBuffer, results: list[bytes],
+    def _outcome(self, container: Any, running: _Running, log: LogBuffer, receiver: ResultsReceiver,
                  stats: dict[str, int], started: str, begin: float, *, threads: list[threading.Thread],
                  stream: Any, reason: str = "", exit_code: int | None = None) -> RunOutcome:
         """Collect what an ended (or killed) container left; output first, then why it was cut."""
@@ -561,6 +516,7 @@ class DockerRunner(Runner):
         runtime = int(time.monotonic() - begin)
         finished = now()
         running.ended.set()
+        results = receiver.finish(self.timeout)
         for thread in threads:
             thread.join(self.timeout)
         try:
@@ -573,7 +529,7 @@ class DockerRunner(Runner):
         state = dict(container.attrs.get("State") or {})
         if exit_code == -1 and "ExitCode" in state:
             exit_code = int(state["ExitCode"])
-        return RunOutcome(exit_code=exit_code, logs=log.text(), results=list(results),
+        return RunOutcome(exit_code=exit_code, logs=log.text(), results=results,
                           start_time=started, finish_time=finished, runtime=runtime,
                           cpu=stats["cpu"], io=stats["io"], final_state=state)
 
@@ -608,37 +564,6 @@ class DockerRunner(Runner):
             take(0, None, final=True)
             take(1, None, final=True)
             running.ended.set()
-
-    @staticmethod
-    def _read_results(receiver: socket.socket, results: list[bytes], log: LogBuffer,
-                      running: _Running) -> None:
-        """Receive results while the container runs, so a sender never blocks on a full queue.
-
-        Datagrams sent before the container ended are already queued on the socket, so
-        once it has ended one non-blocking pass takes them all.
-        """
-        buffer = bytearray(_RECEIVE_BUFFER)
-        while True:
-            try:
-                ready, _, _ = select.select([receiver, running.ended], [], [])
-            except (OSError, ValueError):
-                return  # closed under us: the run is over
-            ending = running.ended in ready
-            while True:
-                try:
-                    size, _, flags, _ = receiver.recvmsg_into([buffer])
-                except BlockingIOError:
-                    break
-                except OSError:
-                    return
-                if flags & socket.MSG_TRUNC or size > MAX_RESULT_BYTES:
-                    log.write(f"abaco-emulator: a result of {'more than ' if flags & socket.MSG_TRUNC else ''}"
-                              f"{size} bytes was dropped: results are limited to {MAX_RESULT_BYTES} bytes "
-                              "per datagram.\n")
-                    continue
-                results.append(bytes(buffer[:size]))
-            if ending:
-                return
 
     def _sample_stats(self, container: Any, stats: dict[str, int], running: _Running) -> None:
         """Keep the latest CPU time and bytes received, sampled while the container runs.

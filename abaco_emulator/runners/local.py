@@ -16,7 +16,6 @@ import ast
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,8 +27,8 @@ from typing import Any, Callable, Sequence
 
 from ..attrdict import AttrDict
 from ..errors import ImageUnavailable, RunnerFailure
-from ..models import MAX_RESULT_BYTES, now
-from .base import ExecutionSpec, LogBuffer, RunOutcome, Runner
+from ..models import now
+from .base import ExecutionSpec, LogBuffer, ResultsReceiver, RunOutcome, Runner, keep_result
 
 KILLED_EXIT_CODE = 137  # what Docker reports for a container killed with SIGKILL
 
@@ -117,7 +116,7 @@ def context_for(spec: ExecutionSpec, results: list[bytes], log: LogBuffer) -> At
     def send_result(value: bytes) -> None:
         if not isinstance(value, bytes):
             raise TypeError(f"send_result takes bytes, not {type(value).__name__}")
-        _keep_result(value, results, log)
+        keep_result(value, results, log)
 
     def update_state(value: Any) -> None:
         if spec.update_state is None:
@@ -128,14 +127,6 @@ def context_for(spec: ExecutionSpec, results: list[bytes], log: LogBuffer) -> At
     ctx["send_result"] = send_result
     ctx["update_state"] = update_state
     return ctx
-
-
-def _keep_result(value: bytes, results: list[bytes], log: LogBuffer) -> None:
-    if len(value) > MAX_RESULT_BYTES:
-        log.write(f"abaco-emulator: a result of {len(value)} bytes was dropped: "
-                  f"results are limited to {MAX_RESULT_BYTES} bytes.\n")
-        return
-    results.append(value)
 
 
 def final_state(exit_code: int, started: str, finished: str, error: str = "") -> dict[str, Any]:
@@ -205,7 +196,7 @@ class LocalRunner(Runner):
                 if isinstance(value, str):
                     value = value.encode("utf-8")
                 if isinstance(value, bytes):
-                    _keep_result(value, results, log)
+                    keep_result(value, results, log)
             except SystemExit as exc:
                 exit_code[0] = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
             except BaseException:  # the actor's own failure: exit code 1, traceback logged
@@ -233,15 +224,13 @@ class LocalRunner(Runner):
 
     def _run_command(self, command: Sequence[str], spec: ExecutionSpec, running: _Running) -> RunOutcome:
         log = LogBuffer()
-        results: list[bytes] = []
         workdir = tempfile.mkdtemp(prefix="abaco-local-")
-        results_path = os.path.join(workdir, "results.sock")
-        receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        receiver: ResultsReceiver | None = None
         try:
-            receiver.bind(results_path)
+            receiver = ResultsReceiver(os.path.join(workdir, "results.sock"), log)
             env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "SYSTEMROOT") if key in os.environ}
             env.update(spec.environment)
-            env["ABACO_EMULATOR_RESULTS_SOCKET"] = results_path
+            env["ABACO_EMULATOR_RESULTS_SOCKET"] = receiver.path
             if spec.binary is not None:
                 binary_path = os.path.join(workdir, "binary_data")
                 with open(binary_path, "wb") as handle:
@@ -255,6 +244,7 @@ class LocalRunner(Runner):
             except OSError as exc:
                 raise RunnerFailure(f"cannot start {command[0]!r} for image {spec.image}: {exc}") from exc
             running.process = process
+            receiver.start(f"abaco-results-{spec.execution_id}")
             feeder = threading.Thread(target=self._feed, args=(process, spec.binary), daemon=True)
             reader = threading.Thread(target=self._drain, args=(process, log), daemon=True)
             feeder.start()
@@ -277,12 +267,7 @@ class LocalRunner(Runner):
             _, status, rusage = usage[0]
             process.returncode = os.waitstatus_to_exitcode(status)
             exit_code = process.returncode if process.returncode >= 0 else 128 - process.returncode
-            receiver.setblocking(False)
-            while True:
-                try:
-                    _keep_result(receiver.recv(MAX_RESULT_BYTES + 1), results, log)
-                except BlockingIOError:
-                    break
+            results = receiver.finish()
             finished = now()
             cpu = int((rusage.ru_utime + rusage.ru_stime) * 1e9)
             return RunOutcome(exit_code=exit_code, logs=log.text(), results=results,
@@ -290,7 +275,8 @@ class LocalRunner(Runner):
                               runtime=int(time.monotonic() - begin), cpu=cpu, io=0,
                               final_state=final_state(exit_code, started, finished))
         finally:
-            receiver.close()
+            if receiver is not None:
+                receiver.close()
             shutil.rmtree(workdir, ignore_errors=True)
 
     @staticmethod
