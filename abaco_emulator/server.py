@@ -125,7 +125,8 @@ class EmulatorServer:
             for channel in list(self._server._map.values()):
                 channel.close()
 
-        self._server.trigger.pull_trigger(close_every_socket)
+        if self._thread.is_alive():
+            self._server.trigger.pull_trigger(close_every_socket)
         self._thread.join(timeout=10)
         self._server.task_dispatcher.shutdown(timeout=10)
         if self._owns_emulator:

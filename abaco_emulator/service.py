@@ -214,11 +214,14 @@ class ActorsService:
         fields.update({k: v for k, v in given.items() if k in fields or k in ("image", "name")})
         if existing is not None:
             fields["name"] = existing.get("name")
-            if "stateless" not in given:
-                fields["stateless"] = existing["stateless"]
-            elif existing["stateless"] != fields["stateless"]:
-                raise BadRequest("Invalid actor description: an actor's stateless property cannot be "
-                                 "changed; register a new actor instead.")
+            # As in Abaco, a PUT is the whole description: an omitted `stateless` is the
+            # default (true), so a stateful actor must say `"stateless": false` again.
+            if not existing["stateless"] and fields["stateless"]:
+                raise BadRequest("Invalid actor description: an actor that was not stateless cannot be "
+                                 "updated to be stateless. Send \"stateless\": false with the update.")
+            if existing["stateless"] and not fields["stateless"]:
+                raise BadRequest("Invalid actor description: a stateless actor cannot be updated to be "
+                                 "stateful; register a new actor instead.")
         if isinstance(fields["token"], bool):
             fields["token"] = "true" if fields["token"] else "false"
         if fields["token"] not in ("true", "false"):

@@ -311,15 +311,19 @@ def test_update_stateful_actor_to_stateless_is_400(ag, echo_image):
     assert ag.actors.get(actorId=actor.id).stateless is False
 
 
-def test_update_of_stateful_actor_never_silently_makes_it_stateless(ag, echo_image):
+def test_update_of_stateful_actor_without_stateless_false_is_400_as_in_abaco(ag, echo_image):
+    # Abaco applies a PUT as the whole description: the omitted field means stateless
     actor = ag.actors.add(body={"image": echo_image, "stateless": False})
-    try:
-        result = ag.actors.update(actorId=actor.id, body={"image": echo_image})
-    except requests.HTTPError as error:
-        assert error.response.status_code == 400
-    else:
-        assert result.stateless is False
+    with abaco_error(400, "not stateless", "cannot be updated to be stateless"):
+        ag.actors.update(actorId=actor.id, body={"image": echo_image})
     assert ag.actors.get(actorId=actor.id).stateless is False
+    assert ag.actors.update(actorId=actor.id, body={"image": echo_image, "stateless": False}).stateless is False
+
+
+def test_update_of_stateless_actor_to_stateful_is_400(ag, echo_image):
+    actor = ag.actors.add(body={"image": echo_image})
+    with abaco_error(400, "stateful"):
+        ag.actors.update(actorId=actor.id, body={"image": echo_image, "stateless": False})
 
 
 def test_update_needs_update_permission(ag, echo_image):
