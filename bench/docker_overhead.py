@@ -23,21 +23,9 @@ LABEL = "abaco-emulator-bench"
 
 def engine_problem() -> str | None:
     """Why the Docker runner cannot be used here, or None."""
-    try:
-        from abaco_emulator.runners.docker import DockerRunner  # noqa: F401
-    except ImportError as exc:
-        return f"abaco_emulator.runners.docker is not on this branch yet ({exc})"
-    try:
-        import docker
+    from abaco_emulator.runners.docker import docker_problem
 
-        client = docker.from_env(timeout=10)
-        try:
-            client.ping()
-        finally:
-            client.close()
-    except Exception as exc:  # no engine answers
-        return f"no Docker engine answers ({type(exc).__name__}: {exc})"
-    return None
+    return docker_problem()
 
 
 def _problem() -> str | None:
