@@ -7,12 +7,17 @@ logs, ...), write both and append a `Command` to `COMMANDS`.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
+import shlex
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
+from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,7 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
+    from .errors import EmulatorError
     from .server import expand_role, serve, user_tokens
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -62,14 +68,23 @@ def _run_serve(args: argparse.Namespace) -> int:
     def request_stop(signum: int, frame: object) -> None:
         stop.set()
 
+    lock = _DatabaseLock(args.db) if args.db else None
+    if lock is not None:  # the everyday commands' --db refuse a file a server has open
+        try:
+            lock.acquire()
+        except CommandError as exc:
+            print(f"abaco-emulator serve: {exc}", file=sys.stderr)
+            return 1
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server = serve(host=args.host, port=args.port, tokens=tokens, allow_remote=args.allow_remote,
                        db_path=args.db, runner=args.runner, pull=args.pull, user=args.user,
                        roles=[expand_role(r) for r in args.role])
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EmulatorError) as exc:  # EmulatorError: a damaged --db file, no Docker
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if lock is not None:
+            lock.release()
         print(f"abaco-emulator serve: {exc}", file=sys.stderr)
         return 1
     try:
@@ -84,6 +99,8 @@ def _run_serve(args: argparse.Namespace) -> int:
         print("abaco-emulator: stopping", flush=True)
     finally:
         server.close()
+        if lock is not None:
+            lock.release()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print("abaco-emulator: stopped", flush=True)
@@ -110,10 +127,719 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- everyday commands: actors, send, executions, logs ---------------------------------
+#
+# Each is written once against an object with agavepy's `actors` method names: for
+# --url a `RemoteActors` (HTTP), for --db the `actors` of an in-process emulator. The
+# commands only parse arguments and render answers; every rule stays in the service.
+
+ENV_URL = "ABACO_URL"
+ENV_TOKEN = "ABACO_TOKEN"
+_FINISHED_STATUSES = ("COMPLETE", "ERROR")
+_POLL_SECONDS = 0.2
+
+_TARGET_EPILOG = """\
+Where the actors are: give exactly one of
+  --url URL   a running server (abaco-emulator serve, or Abaco itself); the
+              environment variables ABACO_URL and ABACO_TOKEN are used when
+              --url / --token are not given
+  --db FILE   a database file, opened by an emulator inside this command.
+              While the command runs, that emulator runs the file's queued
+              messages (that is how the emulator works): `send --wait --db`
+              runs the execution in this process, and a command waits for the
+              executions it started to finish before it exits. A file that a
+              running `serve --db` has open is refused: use --url for it.
+              With --runner local, actors whose image has no --local-command
+              go to ERROR (their messages wait).
+
+Output is a readable table; --json prints the raw JSON of the result instead.
+Exit status: 0 on success, 1 when the service refuses (its message on stderr)
+or cannot be reached, 2 for a command line that cannot be used.
+"""
+
+
+class CommandError(Exception):
+    """A failure to report in one line on stderr (exit status 1), never a traceback."""
+
+    exit_status = 1
+
+
+class UsageError(CommandError):
+    """A command line that cannot be used (exit status 2, as argparse does)."""
+
+    exit_status = 2
+
+
+def _option(args: argparse.Namespace, name: str, default: object = None) -> object:
+    """An option that may be given at the group level (`actors --json ls`) or the leaf level."""
+    return getattr(args, name, default)
+
+
+def _add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """--url/--token/--db/--runner/--json; defaults are suppressed so any level may set them."""
+    group = parser.add_argument_group("where the actors are (give --url or --db)")
+    group.add_argument("--url", default=argparse.SUPPRESS, metavar="URL",
+                       help=f"a running server, e.g. http://127.0.0.1:5000 (default: ${ENV_URL})")
+    group.add_argument("--token", default=argparse.SUPPRESS, metavar="TOKEN",
+                       help=f"bearer token for --url (default: ${ENV_TOKEN})")
+    group.add_argument("--db", default=argparse.SUPPRESS, metavar="FILE",
+                       help="a database file, opened in this process (see below)")
+    group.add_argument("--runner", choices=("docker", "local"), default=argparse.SUPPRESS,
+                       help="how --db runs executions (default: docker)")
+    group.add_argument("--local-command", action="append", default=argparse.SUPPRESS,
+                       metavar="IMAGE=COMMAND",
+                       help="with --db --runner local: run IMAGE as this shell-split command; repeatable")
+    parser.add_argument("--json", dest="json", action="store_true", default=argparse.SUPPRESS,
+                        help="print the raw JSON of the result (for scripts)")
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = _TARGET_EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def _key_values(pairs: list[str], what: str) -> dict[str, str]:
+    """`K=V` strings (--env, --local-command) as a dict; a pair without `=` is a usage error."""
+    out: dict[str, str] = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"invalid {what} {pair!r}: expected KEY=VALUE")
+        out[key] = value
+    return out
+
+
+class _DatabaseLock:
+    """An exclusive lock beside a database file, so two processes never write it at once.
+
+    `serve --db FILE` and the everyday commands with `--db FILE` take it; the emulator
+    library itself does not (yet), so a Python program with `db_path=FILE` is not seen.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._handle: object = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        lock_path = self.path + ".lock"
+        try:
+            handle = open(lock_path, "a")  # noqa: SIM115 - held until release()
+        except OSError as exc:
+            raise CommandError(f"cannot open the database file {self.path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise CommandError(
+                f"the database file {self.path} is in use by another abaco-emulator process (a running "
+                f"`abaco-emulator serve --db {self.path}`?). Talk to that server with --url instead, or "
+                "stop it first.") from None
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file releases the lock
+            self._handle = None
+
+
+class _Target:
+    """The actors object a command works on, and how to close it."""
+
+    def __init__(self, actors: object, where: str, emulator: object = None, url: str | None = None) -> None:
+        self.actors = actors
+        self.where = where
+        self.emulator = emulator
+        self.url = url
+
+
+def _resolve_target(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    url, db = _option(args, "url"), _option(args, "db")
+    if url and db:
+        raise UsageError("give either --url (a running server) or --db (a database file), not both")
+    if not url and not db:
+        url = os.environ.get(ENV_URL) or None
+    if not url and not db:
+        raise UsageError(f"where are the actors? Give --url http://127.0.0.1:5000 (or set {ENV_URL}) for a "
+                         "running `abaco-emulator serve`, or --db FILE to open a database file in this process")
+    if url and not str(url).startswith(("http://", "https://")):
+        raise UsageError(f"invalid --url {url!r}: expected http://HOST:PORT, e.g. http://127.0.0.1:5000")
+    if url and (_option(args, "runner") or _option(args, "local_command")):
+        raise UsageError("--runner and --local-command are for --db: a server at --url runs its own executions")
+    return url, db
+
+
+def _open_target(args: argparse.Namespace) -> _Target:
+    url, db = _resolve_target(args)
+    if url:
+        from .remote import RemoteActors
+
+        token = _option(args, "token") or os.environ.get(ENV_TOKEN) or None
+        args.resolved_url = url
+        return _Target(RemoteActors(url, token), where=url, url=url)
+    return _open_database(args, db)
+
+
+def _open_database(args: argparse.Namespace, db: str) -> _Target:
+    from .emulator import AbacoEmulator
+
+    runner = _option(args, "runner") or "docker"
+    commands = {image: shlex.split(command)
+                for image, command in _key_values(_option(args, "local_command") or [], "--local-command").items()}
+    if commands and runner != "local":
+        raise UsageError("--local-command needs --runner local")
+    for image, command in commands.items():
+        if not command:
+            raise UsageError(f"invalid --local-command for {image}: the command is empty")
+    if os.path.isdir(db):
+        raise CommandError(f"cannot open the database file {db}: it is a directory")
+    lock = _DatabaseLock(db)
+    lock.acquire()
+    try:
+        emulator = AbacoEmulator(db_path=db, runner=runner)
+    except BaseException:
+        lock.release()
+        raise
+    emulator._cli_lock = lock  # released by _close_target
+    try:
+        for image, command in commands.items():
+            emulator.register_image(image, command=command)
+        _settle(emulator, set(commands))
+    except BaseException:
+        _close_target(_Target(emulator.actors, db, emulator), graceful=False)
+        raise
+    return _Target(emulator.actors, where=db, emulator=emulator)
+
+
+def _settle(emulator: object, local_images: set[str], timeout: float = 10.0) -> None:
+    """Wait (briefly) until the reopened actors' workers have started or failed.
+
+    Opening a database file restarts every actor (status SUBMITTED) in the background;
+    without this, a listing made at once would show them all as SUBMITTED.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pending = [a for a in emulator.store.all("actors")
+                   if a["status"] == "SUBMITTED" or (a["status"] == "ERROR" and a["image"] in local_images)]
+        if not pending:
+            return
+        _pause(0.02)
+
+
+def _close_target(target: _Target, graceful: bool = True) -> None:
+    """Close what `_open_target` opened; an emulator first lets running executions finish."""
+    if target.emulator is None:
+        target.actors.close()
+        return
+    emulator = target.emulator
+    try:
+        if graceful:
+            _finish_running_executions(emulator, target.where)
+    except KeyboardInterrupt:
+        print("abaco-emulator: interrupted: force-quitting the running executions", file=sys.stderr)
+    finally:
+        emulator.close()
+        emulator._cli_lock.release()
+
+
+def _finish_running_executions(emulator: object, where: str) -> None:
+    """Stop the workers gently: what runs finishes, what is queued stays queued in the file."""
+    engine = emulator.engine
+    workers = [w for actor in emulator.store.all("actors") for w in engine.workers_of(actor["id"])]
+    busy = sum(1 for w in workers if w.current is not None)
+    if busy:
+        print(f"abaco-emulator: waiting for {busy} running execution(s) of {where} to finish "
+              "(Ctrl-C to force-quit)", file=sys.stderr)
+    for worker in workers:
+        worker.stop(force=False)
+    for worker in workers:
+        worker.join()
+
+
+def _pause(seconds: float) -> None:
+    """One polling interval (a function, so tests can interrupt a wait)."""
+    time.sleep(seconds)
+
+
+def _abaco_message(error: "requests.HTTPError") -> str:
+    response = error.response
+    if response is not None:
+        try:
+            message = response.json().get("message")
+        except (ValueError, AttributeError):
+            message = None
+        if message:
+            if response.status_code == 401:
+                message += f" (give --token or set {ENV_TOKEN})"
+            return str(message)
+    return str(error)
+
+
+def _everyday(run: Callable[[argparse.Namespace, object], int]) -> Callable[[argparse.Namespace], int]:
+    """Open the target, run the command, close the target; every failure becomes one line on stderr."""
+    def wrapper(args: argparse.Namespace) -> int:
+        import requests
+
+        from .errors import EmulatorError
+
+        name = " ".join(["abaco-emulator", args.command] + ([args.actors_command]
+                                                             if getattr(args, "actors_command", None) else []))
+        target, graceful = None, True
+        try:
+            try:
+                target = _open_target(args)
+                return run(args, target.actors)
+            except KeyboardInterrupt:
+                graceful = False  # Ctrl-C: force-quit what runs, do not wait for it
+                raise
+            finally:
+                if target is not None:
+                    _close_target(target, graceful)
+        except CommandError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            return exc.exit_status
+        except requests.HTTPError as exc:
+            print(f"{name}: {_abaco_message(exc)}", file=sys.stderr)
+            return 1
+        except requests.ConnectionError as exc:
+            url = getattr(args, "resolved_url", "") or "the given URL"
+            port = urlsplit(url).port or 5000
+            detail = "connection refused" if "refused" in str(exc).lower() else "no answer"
+            print(f"{name}: the server at {url} does not answer ({detail}). Start one with "
+                  f"`abaco-emulator serve --port {port}` (add `&` to keep it in the background), or work "
+                  "on a database file without a server with --db FILE.", file=sys.stderr)
+            return 1
+        except requests.Timeout:
+            print(f"{name}: the server at {getattr(args, 'resolved_url', '')} took too long to answer",
+                  file=sys.stderr)
+            return 1
+        except requests.RequestException as exc:
+            print(f"{name}: the request failed: {exc}", file=sys.stderr)
+            return 1
+        except EmulatorError as exc:  # a damaged database file, no Docker engine, ...
+            print(f"{name}: {exc}", file=sys.stderr)
+            return 1
+        except OSError as exc:  # e.g. a database file that cannot be written
+            where = f" {exc.filename}" if exc.filename else ""
+            print(f"{name}: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(f"{name}: interrupted", file=sys.stderr)
+            return 130
+    wrapper.__name__ = run.__name__
+    wrapper.__doc__ = run.__doc__
+    return wrapper
+
+
+# -- output ----------------------------------------------------------------------------
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, indent=2))
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return json.dumps(value)
+
+
+def _short_time(value: object) -> str:
+    """A table's time: to the second (the JSON keeps the milliseconds)."""
+    text = _cell(value)
+    if len(text) > 20 and text.endswith("Z") and "." in text:
+        return text.split(".")[0] + "Z"
+    return text
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """Columns aligned to their widest cell, a dashed rule under the headers."""
+    widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(headers)]
+    for number, row in enumerate([headers] + rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if number == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def _print_record(record: dict, first: Sequence[str] = ()) -> None:
+    """A record as `key  value` lines: the keys in `first`, then the others (not `_links`)."""
+    keys = [k for k in first if k in record] + [k for k in record if k not in first and k != "_links"]
+    width = max((len(k) for k in keys), default=0)
+    for key in keys:
+        print(f"{key.ljust(width)}  {_cell(record[key])}".rstrip())
+
+
+_ACTOR_KEYS = ("id", "name", "image", "status", "statusMessage", "owner", "description", "stateless",
+               "revision", "defaultEnvironment", "hints", "createTime", "lastUpdateTime")
+_EXECUTION_KEYS = ("id", "actorId", "status", "exitCode", "runtime", "executor", "messageReceivedTime",
+                   "startTime", "finishTime", "cpu", "io", "workerId")
+
+
+# -- actors ls|add|show|rm -------------------------------------------------------------
+
+class _JsonOrBody(argparse.Action):
+    """`--json` alone: print JSON; `--json BODY`: the whole actor description."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        if values is None:
+            namespace.json = True
+        else:
+            namespace.body = values
+
+
+def _add_actors_arguments(parser: argparse.ArgumentParser) -> None:
+    _describe(parser)
+    _add_target_arguments(parser)
+    commands = parser.add_subparsers(dest="actors_command", metavar="ACTION")
+
+    ls = commands.add_parser("ls", help="list the actors you can see", description="List the actors you can see.")
+    ls.add_argument("--limit", type=int, default=100, help="at most this many (default: 100)")
+    ls.add_argument("-q", "--quiet", action="store_true", help="print only the ids")
+    ls.set_defaults(actors_run=_actors_ls)
+
+    add = commands.add_parser("add", help="register an actor", description="Register an actor.")
+    add.add_argument("--image", help="the Docker image that runs each message")
+    add.add_argument("--name", help="a name for the actor")
+    state = add.add_mutually_exclusive_group()
+    state.add_argument("--stateless", dest="stateless", action="store_true", default=None,
+                       help="any number of workers (Abaco's default)")
+    state.add_argument("--stateful", dest="stateless", action="store_false",
+                       help="one worker, with a state (update_state)")
+    add.add_argument("--env", action="append", default=[], metavar="K=V",
+                     help="a variable of the actor's defaultEnvironment; repeatable")
+    add.add_argument("--hint", action="append", default=[], metavar="HINT", help="a hint; repeatable")
+    add.add_argument("--description", help="a description")
+    add.add_argument("--json", nargs="?", action=_JsonOrBody, default=argparse.SUPPRESS, metavar="BODY",
+                     help="the whole actor description as a JSON object (the flags above override its "
+                          "fields); --json alone prints the result as JSON")
+    add.add_argument("--wait", action="store_true",
+                     help="wait until the actor is READY (exit status 1 if it goes to ERROR)")
+    add.add_argument("--timeout", type=float, default=60.0, help="seconds --wait waits (default: 60)")
+    add.add_argument("-q", "--quiet", action="store_true", help="print only the new actor's id")
+    add.set_defaults(actors_run=_actors_add)
+
+    show = commands.add_parser("show", help="show one actor", description="Show one actor.")
+    show.add_argument("actor", metavar="ACTOR", help="actor id or alias")
+    show.set_defaults(actors_run=_actors_show)
+
+    rm = commands.add_parser("rm", help="delete actors", description="Delete actors (their executions stay).")
+    rm.add_argument("actors", nargs="+", metavar="ACTOR", help="actor ids or aliases")
+    rm.set_defaults(actors_run=_actors_rm)
+
+    for sub in (ls, add, show, rm):
+        _describe(sub)
+        if sub is add:  # its --json also takes a body
+            group = sub.add_argument_group("where the actors are (give --url or --db)")
+            _add_connection_only(group)
+        else:
+            _add_target_arguments(sub)
+
+
+def _add_connection_only(group: argparse._ArgumentGroup) -> None:
+    """The target options without --json (for `actors add`, whose --json takes a body)."""
+    group.add_argument("--url", default=argparse.SUPPRESS, metavar="URL",
+                       help=f"a running server, e.g. http://127.0.0.1:5000 (default: ${ENV_URL})")
+    group.add_argument("--token", default=argparse.SUPPRESS, metavar="TOKEN",
+                       help=f"bearer token for --url (default: ${ENV_TOKEN})")
+    group.add_argument("--db", default=argparse.SUPPRESS, metavar="FILE",
+                       help="a database file, opened in this process (see below)")
+    group.add_argument("--runner", choices=("docker", "local"), default=argparse.SUPPRESS,
+                       help="how --db runs executions (default: docker)")
+    group.add_argument("--local-command", action="append", default=argparse.SUPPRESS,
+                       metavar="IMAGE=COMMAND",
+                       help="with --db --runner local: run IMAGE as this shell-split command; repeatable")
+
+
+def _run_actors(args: argparse.Namespace) -> int:
+    run = getattr(args, "actors_run", None)
+    if run is None:
+        print("abaco-emulator actors: choose an action: ls, add, show or rm "
+              "(abaco-emulator actors --help)", file=sys.stderr)
+        return 2
+    return run(args)
+
+
+@_everyday
+def _actors_ls(args: argparse.Namespace, actors: object) -> int:
+    found = actors.list(limit=args.limit)
+    if _option(args, "json"):
+        _print_json(found)
+    elif args.quiet:
+        for actor in found:
+            print(actor["id"])
+    elif not found:
+        print("No actors.")
+    else:
+        _print_table(["ID", "NAME", "IMAGE", "STATUS", "STATELESS"],
+                     [[a.get("id", ""), _cell(a.get("name")), a.get("image", ""), a.get("status", ""),
+                       _cell(a.get("stateless"))] for a in found])
+    return 0
+
+
+def _actor_description(args: argparse.Namespace) -> dict:
+    body: dict = {}
+    text = getattr(args, "body", None)
+    if text is not None:
+        try:
+            body = json.loads(text)
+        except ValueError as exc:
+            raise UsageError(f"--json BODY is not valid JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise UsageError("--json BODY must be a JSON object, e.g. '{\"image\": \"alpine:3\"}'")
+    for key, value in (("image", args.image), ("name", args.name), ("description", args.description),
+                       ("stateless", args.stateless)):
+        if value is not None:
+            body[key] = value
+    if args.env:
+        body["defaultEnvironment"] = {**(body.get("defaultEnvironment") or {}), **_key_values(args.env, "--env")}
+    if args.hint:
+        body["hints"] = list(body.get("hints") or []) + list(args.hint)
+    return body
+
+
+@_everyday
+def _actors_add(args: argparse.Namespace, actors: object) -> int:
+    actor = actors.add(body=_actor_description(args))
+    status = 0
+    if args.wait:
+        actor = _wait_for_actor(actors, actor["id"], args.timeout)
+        if actor.get("status") == "ERROR":
+            status = 1
+    if _option(args, "json"):
+        _print_json(actor)
+    elif args.quiet:
+        print(actor["id"])
+    else:
+        _print_record(actor, _ACTOR_KEYS)
+    if status:
+        print(f"abaco-emulator actors add: actor {actor['id']} is in ERROR: {actor.get('statusMessage', '')}",
+              file=sys.stderr)
+    return status
+
+
+def _wait_for_actor(actors: object, actor_id: str, timeout: float) -> dict:
+    """The actor once it is no longer SUBMITTED (READY or ERROR)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        actor = actors.get(actorId=actor_id)
+        if actor.get("status") != "SUBMITTED":
+            return actor
+        if time.monotonic() >= deadline:
+            raise CommandError(f"actor {actor_id} is still SUBMITTED after {timeout:g} s")
+        _pause(_POLL_SECONDS)
+
+
+@_everyday
+def _actors_show(args: argparse.Namespace, actors: object) -> int:
+    actor = actors.get(actorId=args.actor)
+    if _option(args, "json"):
+        _print_json(actor)
+    else:
+        _print_record(actor, _ACTOR_KEYS)
+    return 0
+
+
+@_everyday
+def _actors_rm(args: argparse.Namespace, actors: object) -> int:
+    import requests
+
+    deleted, status = [], 0
+    for actor_id in args.actors:
+        try:
+            actors.delete(actorId=actor_id)
+        except requests.HTTPError as exc:
+            print(f"abaco-emulator actors rm: {actor_id}: {_abaco_message(exc)}", file=sys.stderr)
+            status = 1
+            continue
+        deleted.append(actor_id)
+        if not _option(args, "json"):
+            print(f"Deleted actor {actor_id}.")
+    if _option(args, "json"):
+        _print_json(deleted)
+    return status
+
+
+# -- send ------------------------------------------------------------------------------
+
+def _add_send_arguments(parser: argparse.ArgumentParser) -> None:
+    _describe(parser)
+    parser.add_argument("actor", metavar="ACTOR", help="actor id or alias")
+    parser.add_argument("message", metavar="MESSAGE", nargs="?",
+                        help="a JSON object is sent as JSON, anything else as a string (MSG)")
+    parser.add_argument("--binary", metavar="FILE", help="send the bytes of FILE (- for stdin) as a binary message")
+    parser.add_argument("--env", action="append", default=[], metavar="K=V",
+                        help="an environment variable of this execution; repeatable")
+    parser.add_argument("--wait", action="store_true",
+                        help="wait for the execution, print its status and logs (exit status 0 when COMPLETE)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds --wait waits (default: 60)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only the execution id")
+    _add_target_arguments(parser)
+
+
+def _message_body(text: str) -> object:
+    """A JSON object as itself; anything else as Abaco's string message."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    return value if isinstance(value, dict) else {"message": text}
+
+
+def _read_binary(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read --binary {path}: {exc.strerror or exc}") from None
+
+
+@_everyday
+def _run_send(args: argparse.Namespace, actors: object) -> int:
+    if (args.message is None) == (args.binary is None):
+        raise UsageError("give a MESSAGE or --binary FILE (one of them)")
+    environment = _key_values(args.env, "--env") or None
+    if args.binary is not None:
+        sent = actors.sendBinaryMessage(actorId=args.actor, message=_read_binary(args.binary),
+                                        environment=environment)
+    else:
+        sent = actors.sendMessage(actorId=args.actor, body=_message_body(args.message), environment=environment)
+    execution_id = sent["executionId"]
+    if not args.wait:
+        if _option(args, "json"):
+            _print_json(sent)
+        elif args.quiet:
+            print(execution_id)
+        else:
+            _print_record(sent, ("executionId", "msg"))
+        return 0
+    if not _option(args, "json") and not args.quiet:
+        print(f"Sent to actor {args.actor}: execution {execution_id}; waiting for it...", flush=True)
+    execution = _wait_for_execution(actors, args.actor, execution_id, args.timeout)
+    logs = actors.getExecutionLogs(actorId=args.actor, executionId=execution_id).get("logs") or ""
+    if _option(args, "json"):
+        _print_json({**execution, "logs": logs})
+    elif args.quiet:
+        print(execution_id)
+    else:
+        print(f"Execution {execution_id} {execution.get('status')}: exit code {_cell(execution.get('exitCode'))}, "
+              f"runtime {_cell(execution.get('runtime'))} s")
+        print("Logs:" if logs else "Logs: (none)")
+        for line in logs.splitlines():
+            print(f"  | {line}")
+    return 0 if execution.get("status") == "COMPLETE" else 1
+
+
+def _wait_for_execution(actors: object, actor_id: str, execution_id: str, timeout: float) -> dict:
+    """The execution once COMPLETE or ERROR; a CommandError saying why it is stuck after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        execution = actors.getExecution(actorId=actor_id, executionId=execution_id)
+        if execution.get("status") in _FINISHED_STATUSES:
+            return execution
+        if time.monotonic() >= deadline:
+            reason = f"execution {execution_id} is still {execution.get('status')} after {timeout:g} s"
+            actor = actors.get(actorId=actor_id)
+            if actor.get("status") == "ERROR":
+                reason += f"; its actor is in ERROR: {actor.get('statusMessage', '')}"
+            raise CommandError(reason)
+        _pause(_POLL_SECONDS)
+
+
+# -- executions ------------------------------------------------------------------------
+
+def _add_executions_arguments(parser: argparse.ArgumentParser) -> None:
+    _describe(parser)
+    parser.add_argument("actor", metavar="ACTOR", help="actor id or alias")
+    parser.add_argument("execution", metavar="EXECUTION", nargs="?", help="show this execution in full")
+    parser.add_argument("--limit", type=int, default=100, help="at most this many (default: 100)")
+    _add_target_arguments(parser)
+
+
+@_everyday
+def _run_executions(args: argparse.Namespace, actors: object) -> int:
+    if args.execution:
+        execution = actors.getExecution(actorId=args.actor, executionId=args.execution)
+        if _option(args, "json"):
+            _print_json(execution)
+        else:
+            _print_record(execution, _EXECUTION_KEYS)
+        return 0
+    summary = actors.listExecutions(actorId=args.actor, limit=args.limit)
+    if _option(args, "json"):
+        _print_json(summary)
+        return 0
+    executions = summary.get("executions") or []
+    if executions:
+        _print_table(["ID", "STATUS", "RECEIVED", "STARTED", "FINISHED"],
+                     [[e.get("id", ""), e.get("status", ""), _short_time(e.get("messageReceivedTime")),
+                       _short_time(e.get("startTime")), _short_time(e.get("finishTime"))] for e in executions])
+    print(f"{_cell(summary.get('totalExecutions'))} execution(s) of actor {summary.get('actorId', args.actor)}; "
+          f"total runtime {_cell(summary.get('totalRuntime'))} s, cpu {_cell(summary.get('totalCpu'))} ns, "
+          f"io {_cell(summary.get('totalIo'))} bytes")
+    return 0
+
+
+# -- logs ------------------------------------------------------------------------------
+
+def _add_logs_arguments(parser: argparse.ArgumentParser) -> None:
+    _describe(parser)
+    parser.add_argument("actor", metavar="ACTOR", help="actor id or alias")
+    parser.add_argument("execution", metavar="EXECUTION", help="execution id")
+    parser.add_argument("-f", "--follow", action="store_true",
+                        help="keep printing new log text until the execution is COMPLETE or ERROR "
+                             "(Ctrl-C stops following)")
+    _add_target_arguments(parser)
+
+
+@_everyday
+def _run_logs(args: argparse.Namespace, actors: object) -> int:
+    if not args.follow:
+        result = actors.getExecutionLogs(actorId=args.actor, executionId=args.execution)
+        if _option(args, "json"):
+            _print_json(result)
+        else:
+            _write_log_text(result.get("logs") or "")
+        return 0
+    shown = ""
+    try:
+        while True:
+            status = actors.getExecution(actorId=args.actor, executionId=args.execution).get("status")
+            result = actors.getExecutionLogs(actorId=args.actor, executionId=args.execution)
+            text = result.get("logs") or ""
+            if not _option(args, "json"):
+                # Logs only grow; text that does not continue what was shown is printed whole.
+                _write_log_text(text[len(shown):] if text.startswith(shown) else text)
+            shown = text
+            if status in _FINISHED_STATUSES:
+                if _option(args, "json"):
+                    _print_json(result)
+                return 0
+            _pause(_POLL_SECONDS)
+    except KeyboardInterrupt:  # the usual way to stop following
+        return 0
+
+
+def _write_log_text(text: str) -> None:
+    if text:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
 COMMANDS: list[Command] = [
     Command("serve", "serve the Abaco v2 REST API over HTTP", _add_serve_arguments, _run_serve),
     Command("demo", "register an actor, send it messages, print executions, logs and results",
             _add_demo_arguments, _run_demo),
+    Command("actors", "list, register, show and delete actors (ls, add, show, rm)",
+            _add_actors_arguments, _run_actors),
+    Command("send", "send an actor a message; --wait prints the execution's status and logs",
+            _add_send_arguments, _run_send),
+    Command("executions", "list an actor's executions, or show one", _add_executions_arguments, _run_executions),
+    Command("logs", "print the logs of an execution; --follow until it ends", _add_logs_arguments, _run_logs),
 ]
 
 

@@ -1,0 +1,141 @@
+"""`RemoteActors`: agavepy's `ag.actors.*` method names over HTTP, for the CLI's `--url`.
+
+The CLI writes its commands once against an object with agavepy's method names; for
+an in-process emulator that is `AbacoEmulator(...).actors`, for a running server it is
+this class. It only carries requests to the REST routes and reads the envelope back
+(every rule stays in the server): results come back as agavepy returns them
+(`AttrDict`s of the envelope's `result`), errors raise the `requests.HTTPError` that
+agavepy and the in-process facade raise, whose `.response.json()` is Abaco's error
+envelope. A refused connection raises `requests.ConnectionError` unchanged.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from .attrdict import AttrDict
+
+_API_PATH = "/actors/v2"
+
+
+def _model(value: Any) -> Any:
+    """agavepy turns a model result into an AttrDict (top level only)."""
+    if isinstance(value, dict):
+        return AttrDict(value)
+    if isinstance(value, list):
+        return [AttrDict(v) if isinstance(v, dict) else v for v in value]
+    return value
+
+
+def _json_text(body: Any) -> bytes:
+    """A request body as agavepy sends it: a str is already JSON text, anything else is encoded."""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return json.dumps(body).encode("utf-8")
+
+
+def _segment(value: str) -> str:
+    """One path segment: an id or alias can never reach another route."""
+    return quote(str(value), safe="")
+
+
+class RemoteActors:
+    """The actors methods the CLI uses, against an Abaco (or emulator) server at `url`.
+
+    `url` is the server's base (`http://127.0.0.1:5000`) or its API base
+    (`.../actors/v2`); `token` goes into `Authorization: Bearer`.
+    """
+
+    def __init__(self, url: str, token: str | None = None, *, timeout: float = 60.0,
+                 session: requests.Session | None = None) -> None:
+        base = url.rstrip("/")
+        if base.endswith(_API_PATH):
+            base = base[: -len(_API_PATH)]
+        self.url = base
+        self.api_url = base + _API_PATH
+        self.timeout = timeout
+        self._session = session or requests.Session()
+        if token:
+            self._session.headers["Authorization"] = f"Bearer {token}"
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- transport -------------------------------------------------------------------
+    def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                 data: bytes | None = None, content_type: str | None = None) -> requests.Response:
+        headers = {"Content-Type": content_type} if content_type else {}
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        response = self._session.request(method, self.api_url + path, params=clean or None, data=data,
+                                         headers=headers, timeout=self.timeout)
+        response.raise_for_status()  # the HTTPError agavepy raises, carrying the error envelope
+        return response
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._request(method, path, **kwargs)
+        try:
+            payload = response.json()
+            return _model(payload["result"])
+        except (ValueError, KeyError, TypeError):
+            raise requests.HTTPError(
+                f"the server at {self.url} answered {method} {path or '/'} with something that is not "
+                f"an Abaco envelope (is it an Abaco server?)", response=response) from None
+
+    # -- actors ----------------------------------------------------------------------
+    def list(self, limit: int | None = 100, q: Any = None, skip: int | None = 0,
+             offset: int | None = None) -> list[AttrDict]:
+        return self._call("GET", "", params={"limit": limit, "q": q, "skip": skip, "offset": offset})
+
+    def add(self, body: Any = None) -> AttrDict:
+        return self._call("POST", "", data=_json_text(body), content_type="application/json")
+
+    def get(self, actorId: str) -> AttrDict:
+        return self._call("GET", f"/{_segment(actorId)}")
+
+    def update(self, actorId: str, body: Any = None) -> AttrDict:
+        return self._call("PUT", f"/{_segment(actorId)}", data=_json_text(body), content_type="application/json")
+
+    def delete(self, actorId: str) -> None:
+        self._call("DELETE", f"/{_segment(actorId)}")
+        return None
+
+    # -- messages and state ----------------------------------------------------------
+    def getMessages(self, actorId: str) -> AttrDict:
+        return self._call("GET", f"/{_segment(actorId)}/messages")
+
+    def sendMessage(self, actorId: str, body: Any = None, environment: dict[str, Any] | None = None) -> AttrDict:
+        if environment is not None and not isinstance(environment, dict):
+            raise TypeError("Parameter environment must be of type dict.")
+        return self._call("POST", f"/{_segment(actorId)}/messages", params=environment,
+                          data=_json_text(body), content_type="application/json")
+
+    def sendBinaryMessage(self, actorId: str, message: bytes = b"",
+                          environment: dict[str, Any] | None = None) -> AttrDict:
+        if environment is not None and not isinstance(environment, dict):
+            raise TypeError("Parameter environment must be of type dict.")
+        return self._call("POST", f"/{_segment(actorId)}/messages", params=environment,
+                          data=bytes(message), content_type="application/octet-stream")
+
+    def getState(self, actorId: str) -> AttrDict:
+        return self._call("GET", f"/{_segment(actorId)}/state")
+
+    # -- executions ------------------------------------------------------------------
+    def listExecutions(self, actorId: str, limit: int | None = 100, q: Any = None, skip: int | None = 0,
+                       offset: int | None = None) -> AttrDict:
+        return self._call("GET", f"/{_segment(actorId)}/executions",
+                          params={"limit": limit, "q": q, "skip": skip, "offset": offset})
+
+    def getExecution(self, actorId: str, executionId: str) -> AttrDict:
+        return self._call("GET", f"/{_segment(actorId)}/executions/{_segment(executionId)}")
+
+    def getExecutionLogs(self, actorId: str, executionId: str) -> AttrDict:
+        return self._call("GET", f"/{_segment(actorId)}/executions/{_segment(executionId)}/logs")
+
+    def getOneExecutionResult(self, actorId: str, executionId: str) -> requests.Response:
+        """Raw bytes, no envelope: each call pops the oldest result (as agavepy returns it)."""
+        return self._request("GET", f"/{_segment(actorId)}/executions/{_segment(executionId)}/results")
