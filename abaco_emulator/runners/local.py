@@ -260,8 +260,13 @@ class LocalRunner(Runner):
             self._wait(done, running, spec.max_run_time)
             if not done.is_set():
                 log.write(self._stop_reason(running, spec))
+            # As a container's processes end with its first one: a background child left
+            # holding the output pipe would otherwise keep the execution waiting.
+            try:
                 os.killpg(process.pid, signal.SIGKILL)
-                done.wait()
+            except ProcessLookupError:
+                pass
+            done.wait()
             reader.join()
             feeder.join()
             _, status, rusage = usage[0]
