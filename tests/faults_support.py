@@ -1,8 +1,9 @@
 """Helpers of tests/test_actor_faults.py: a Docker daemon that can be stopped, and peak memory.
 
 `DaemonProxy` forwards a Unix socket of the test's own to the real engine's socket, so
-a test can "stop the daemon" (refuse connections and cut those open) and "start it
-again" without touching the engine everybody else on the machine is using.
+a test can "stop the daemon" (refuse connections and cut those open), "freeze" it
+(connections stay open, nothing is answered) and "start it again" without touching the
+engine everybody else on the machine is using.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ class DaemonProxy:
         self._listener: socket.socket | None = None
         self._sockets: list[socket.socket] = []
         self._threads: list[threading.Thread] = []
+        self._flowing = threading.Event()  # cleared: a daemon that hangs without closing anything
+        self._flowing.set()
 
     @property
     def url(self) -> str:
@@ -59,6 +62,14 @@ class DaemonProxy:
                 pass
             sock.close()
 
+    def freeze(self) -> None:
+        """Keep every connection open but forward nothing: the daemon hangs."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        """Forward again what was held: the daemon answers again."""
+        self._flowing.set()
+
     def close(self) -> None:
         """Stop, remove the socket file and wait for every forwarding thread."""
         self.stop()
@@ -94,13 +105,15 @@ class DaemonProxy:
             self._spawn(self._pump, client, upstream)
             self._spawn(self._pump, upstream, client)
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while True:
                 data = source.recv(65536)
                 if not data:
                     break
+                while not self._flowing.wait(0.1):
+                    if sink.fileno() < 0:
+                        return  # cut by stop() while frozen
                 sink.sendall(data)
         except OSError:
             return  # cut by stop()

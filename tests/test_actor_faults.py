@@ -536,3 +536,39 @@ def test_docker_daemon_stopped_mid_run_errors_the_execution_and_serves_again_onc
         client.close()
         proxy.close()
     assert left == [], "the emulator left a container once the daemon was back"
+
+
+@docker_only
+def test_docker_daemon_that_hangs_mid_run_is_caught_by_the_liveness_ping(images, docker_client, tmp_path):
+    # Nothing is closed, nothing is answered: only the runner's periodic ping of the
+    # daemon (a few seconds apart, each within the client's timeout) can end the wait
+    # before the container's own two minutes.
+    if not os.path.exists("/var/run/docker.sock"):
+        pytest.skip("the engine does not listen on /var/run/docker.sock")
+    import docker
+    proxy = DaemonProxy(str(tmp_path / "docker.sock"))
+    proxy.start()
+    client = docker.DockerClient(base_url=proxy.url, timeout=3)
+    ag = AbacoEmulator(runner="docker", docker_client=client)
+    instance = {"label": f"{LABEL_INSTANCE}={ag.runner.instance}"}
+    try:
+        actor = busybox_actor(ag, "echo started; sleep 120")
+        sent = ag.actors.sendMessage(actorId=actor.id, body={"message": "m"})
+        wait_until(lambda: [c for c in docker_client.containers.list(filters=instance)], what="a running container")
+        proxy.freeze()
+        ex = ag.wait_for_execution(actor.id, sent.executionId, timeout=60)
+        out = logs(ag, actor.id, ex.id)
+        assert ex.status == "ERROR", out
+        assert "the Docker engine stopped answering while execution" in out and "timed out" in out
+        assert_recorded(ag, actor.id, ex)
+        proxy.thaw()
+        assert_healthy(ag, actor.id)
+    finally:
+        proxy.thaw()
+        ag.close()
+        left = docker_client.containers.list(all=True, filters=instance)
+        for container in left:
+            container.remove(force=True)
+        client.close()
+        proxy.close()
+    assert left == [], "the emulator left a container once the daemon answered again"
