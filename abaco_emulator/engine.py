@@ -361,7 +361,11 @@ class Engine:
             outcome = self.runner.run(spec)
             status = models.COMPLETE
         except Exception as exc:  # the platform failed to run it: ERROR, reason in the logs
-            outcome = RunOutcome(exit_code=-1, logs=f"abaco-emulator: the execution could not run: {exc}\n",
+            written = getattr(exc, "logs", "")  # what the actor wrote before the failure
+            if written and not written.endswith("\n"):
+                written += "\n"
+            outcome = RunOutcome(exit_code=-1, logs=f"{written}abaco-emulator: the execution failed in the "
+                                                    f"emulator, not in the actor: {exc}\n",
                                  results=[], start_time=execution["start_time"], finish_time=models.now(),
                                  runtime=0)
             status = models.ERROR

@@ -66,7 +66,14 @@ class ImageUnavailable(EmulatorError):
 
 
 class RunnerFailure(EmulatorError):
-    """The runner itself failed to run an execution (not the actor's own failure)."""
+    """The runner itself failed to run an execution (not the actor's own failure).
+
+    `logs` holds what the actor wrote before the failure, so it is not lost.
+    """
+
+    def __init__(self, message: str, logs: str = "") -> None:
+        super().__init__(message)
+        self.logs = logs
 
 
 class ExecutionTimeout(EmulatorError, TimeoutError):

@@ -512,11 +512,13 @@ def test_docker_daemon_stopped_mid_run_errors_the_execution_and_serves_again_onc
     try:
         actor = busybox_actor(ag, "echo started; sleep 60")
         sent = ag.actors.sendMessage(actorId=actor.id, body={"message": "m"})
-        wait_until(lambda: [c for c in docker_client.containers.list(filters=instance)], what="a running container")
+        running = wait_until(lambda: docker_client.containers.list(filters=instance), what="a running container")
+        wait_until(lambda: b"started" in running[0].logs(), what="the actor's first line")
         proxy.stop()
         ex = ag.wait_for_execution(actor.id, sent.executionId, timeout=30)
         out = logs(ag, actor.id, ex.id)
         assert ex.status == "ERROR", out
+        assert out.startswith("started\n"), out  # what the actor wrote before is kept
         assert "the Docker engine stopped answering while execution" in out
         assert_recorded(ag, actor.id, ex)
         # Sent while the daemon is down: recorded, never lost or hung (today ERROR with
@@ -531,6 +533,8 @@ def test_docker_daemon_stopped_mid_run_errors_the_execution_and_serves_again_onc
             assert (during.status, logs(ag, actor.id, during.id)) == ("COMPLETE", "ran\n")
         assert_healthy(ag, actor.id)
         assert ag.actors.get(actorId=actor.id).status == "READY"
+        # the container cut off from the emulator is removed once the daemon is back
+        assert not docker_client.containers.list(all=True, filters={"id": running[0].id})
     finally:
         ag.close()
         left = docker_client.containers.list(all=True, filters=instance)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import select
+import shutil
 import socket
+import tempfile
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -172,3 +174,49 @@ class ResultsReceiver:
         self.finish()
         for item in (self._socket, self._wake_read, self._wake_write):
             item.close()
+
+
+def process_start(pid: int) -> str:
+    """When process `pid` started (Linux clock ticks), to tell it from a later reuse of its pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read().decode("ascii", "replace")
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def process_alive(pid: int, started: str = "") -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, but someone else's
+    except OSError:
+        return False
+    return not started or not process_start(pid) or process_start(pid) == started
+
+
+def make_workdir(prefix: str) -> str:
+    """A private temporary directory named `<prefix><pid>-...`, so that the directories
+    of a process that died can be found and swept (`sweep_dead_workdirs`)."""
+    directory = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
+    os.chmod(directory, 0o755)  # the actor may run as another user
+    return directory
+
+
+def sweep_dead_workdirs(prefix: str) -> None:
+    """Remove the temporary directories `make_workdir(prefix)` made in processes that died."""
+    base = tempfile.gettempdir()
+    try:
+        names = [n for n in os.listdir(base) if n.startswith(prefix)]
+    except OSError:
+        return
+    for name in names:
+        try:
+            pid = int(name[len(prefix):].split("-", 1)[0])
+        except ValueError:
+            continue
+        if not process_alive(pid):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)

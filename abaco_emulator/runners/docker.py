@@ -23,7 +23,6 @@ import codecs
 import os
 import shutil
 import socket
-import tempfile
 import threading
 import time
 import uuid
@@ -33,7 +32,8 @@ from typing import Any, Iterator
 
 from ..errors import DockerUnavailable, ImageUnavailable, RunnerFailure
 from ..models import now
-from .base import ExecutionSpec, LogBuffer, ResultsReceiver, RunOutcome, Runner
+from .base import (ExecutionSpec, LogBuffer, ResultsReceiver, RunOutcome, Runner, make_workdir, process_alive,
+                   process_start, sweep_dead_workdirs)
 
 LABEL_PREFIX = "abaco-emulator"
 LABEL_INSTANCE = f"{LABEL_PREFIX}.instance"
@@ -54,7 +54,7 @@ HOW_TO_START_DOCKER = (
     "Without Docker, use AbacoEmulator(runner='local').")
 # How long a running execution may go without a sign of the daemon before it is pinged.
 _LIVENESS_INTERVAL = 5.0
-_WORKDIR_PREFIX = "abaco-docker-"  # then the pid, so dirs of a dead process can be swept
+_WORKDIR_PREFIX = "abaco-docker-"
 _MAX_PENDING_LINE = 1 << 16  # a longer line without a newline is logged in pieces
 _FIRST_STATS_DELAY = 0.2
 # Runs in the actor's Python (2 or 3) at start-up; must never break an actor.
@@ -79,28 +79,6 @@ try:
 except Exception:
     pass
 """
-
-
-def _process_start(pid: int) -> str:
-    """When process `pid` started (Linux clock ticks), to tell it from a later reuse of its pid."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read().decode("ascii", "replace")
-        return stat.rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
-
-
-def _process_alive(pid: int, started: str) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, but someone else's
-    except OSError:
-        return False
-    return not started or not _process_start(pid) or _process_start(pid) == started
 
 
 def _address(client: Any) -> str:
@@ -213,6 +191,7 @@ class DockerRunner(Runner):
         self._lock = threading.Lock()
         self._closed = False
         self._image_env: dict[str, list[str]] = {}
+        self._unremoved: dict[str, Any] = {}
         self._support_dir: str | None = None
         self.sweep_dead()
         # At interpreter exit (or when the runner is garbage), its containers go too.
@@ -248,7 +227,7 @@ class DockerRunner(Runner):
 
     def sweep_dead(self) -> int:
         """Remove containers (and temp dirs) left on this host by emulator processes that died."""
-        self._sweep_dead_workdirs()
+        sweep_dead_workdirs(_WORKDIR_PREFIX)
         try:
             containers = self._client.containers.list(all=True, filters={"label": LABEL_PID},
                                                       ignore_removed=True)
@@ -263,7 +242,7 @@ class DockerRunner(Runner):
                 pid = int(labels.get(LABEL_PID, ""))
             except ValueError:
                 continue
-            if _process_alive(pid, labels.get(LABEL_PID_START, "")):
+            if process_alive(pid, labels.get(LABEL_PID_START, "")):
                 continue
             try:
                 container.remove(force=True)
@@ -271,21 +250,6 @@ class DockerRunner(Runner):
             except Exception:
                 pass
         return removed
-
-    @staticmethod
-    def _sweep_dead_workdirs() -> None:
-        base = tempfile.gettempdir()
-        try:
-            names = [n for n in os.listdir(base) if n.startswith(_WORKDIR_PREFIX)]
-        except OSError:
-            return
-        for name in names:
-            try:
-                pid = int(name[len(_WORKDIR_PREFIX):].split("-", 1)[0])
-            except ValueError:
-                continue
-            if not _process_alive(pid, ""):
-                shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
     # -- images ----------------------------------------------------------------------
     def prepare(self, image: str) -> None:
@@ -335,13 +299,12 @@ class DockerRunner(Runner):
             if self._support_dir is None:
                 from .. import agave
 
-                directory = tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{self._pid}-support-")
+                directory = make_workdir(_WORKDIR_PREFIX)
                 shutil.copyfile(agave.__file__, os.path.join(directory, "abaco_emulator_agave.py"))
                 with open(os.path.join(directory, "sitecustomize.py"), "w", encoding="utf-8") as handle:
                     handle.write(_SITECUSTOMIZE)
                 for name in os.listdir(directory):
                     os.chmod(os.path.join(directory, name), 0o644)
-                os.chmod(directory, 0o755)
                 self._support_dir = directory
             return self._support_dir
 
@@ -365,7 +328,7 @@ class DockerRunner(Runner):
             if spec.execution_id in self._stop_requested:
                 self._stop_requested.discard(spec.execution_id)
                 running.stopped.set()
-        workdir = tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{self._pid}-")
+        workdir = make_workdir(_WORKDIR_PREFIX)
         os.chmod(workdir, 0o755)
         log = LogBuffer()
         receiver: ResultsReceiver | None = None
@@ -375,7 +338,7 @@ class DockerRunner(Runner):
         except (RunnerFailure, ImageUnavailable):
             raise
         except Exception as exc:
-            raise RunnerFailure(self._failure(spec, exc)) from exc
+            raise RunnerFailure(self._failure(spec, exc), logs=log.text()) from exc
         finally:
             running.ended.set()  # ends the helper threads also when the run failed half-way
             if running.stream is not None:
@@ -446,7 +409,7 @@ class DockerRunner(Runner):
             "environment": {**spec.environment, "PYTHONPATH": self._pythonpath(spec)},
             "labels": {
                 LABEL_INSTANCE: self.instance, LABEL_PID: str(self._pid),
-                LABEL_PID_START: _process_start(self._pid), LABEL_HOST: self._host,
+                LABEL_PID_START: process_start(self._pid), LABEL_HOST: self._host,
                 LABEL_EXECUTION: spec.execution_id, LABEL_ACTOR: spec.actor_id,
             },
             "name": f"abaco_{spec.actor_id}_{spec.execution_id}_{self.instance[:8]}",
@@ -601,10 +564,22 @@ class DockerRunner(Runner):
             pass  # already ended
 
     def _remove(self, container: Any) -> None:
+        """Remove a container; one the engine could not remove is tried again after the
+        next removal that works (a daemon that was away may be back)."""
+        import docker.errors
+
         try:
             container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
         except Exception:
-            pass  # swept later by label (close(), interpreter exit, next start)
+            with self._lock:
+                self._unremoved[container.id] = container
+            return
+        with self._lock:
+            retry, self._unremoved = list(self._unremoved.values()), {}
+        for leftover in retry:
+            self._remove(leftover)
 
     def stop(self, execution_id: str) -> None:
         with self._lock:

@@ -18,7 +18,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -28,7 +27,10 @@ from typing import Any, Callable, Sequence
 from ..attrdict import AttrDict
 from ..errors import ImageUnavailable, RunnerFailure
 from ..models import now
-from .base import ExecutionSpec, LogBuffer, ResultsReceiver, RunOutcome, Runner, keep_result
+from .base import (ExecutionSpec, LogBuffer, ResultsReceiver, RunOutcome, Runner, keep_result, make_workdir,
+                   sweep_dead_workdirs)
+
+_WORKDIR_PREFIX = "abaco-local-"
 
 KILLED_EXIT_CODE = 137  # what Docker reports for a container killed with SIGKILL
 
@@ -147,6 +149,7 @@ class LocalRunner(Runner):
         self._images: dict[str, _Image] = {}
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
+        sweep_dead_workdirs(_WORKDIR_PREFIX)
 
     def register(self, image: str, handler: Callable[[AttrDict], Any] | None = None,
                  command: Sequence[str] | None = None) -> None:
@@ -224,7 +227,7 @@ class LocalRunner(Runner):
 
     def _run_command(self, command: Sequence[str], spec: ExecutionSpec, running: _Running) -> RunOutcome:
         log = LogBuffer()
-        workdir = tempfile.mkdtemp(prefix="abaco-local-")
+        workdir = make_workdir(_WORKDIR_PREFIX)
         receiver: ResultsReceiver | None = None
         try:
             receiver = ResultsReceiver(os.path.join(workdir, "results.sock"), log)
