@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from . import models
 from .contract import Message, environment_for
-from .errors import ExecutionTimeout, ImageUnavailable
+from .errors import ExecutionTimeout, ImageUnavailable, RunnerUnavailable
 from .runners.base import ExecutionSpec, RunOutcome, Runner
 from .store import Store
 
@@ -55,6 +55,12 @@ class Mailbox:
     def put(self, message_id: str) -> None:
         with self._cond:
             self._queue.append(message_id)
+            self._cond.notify()
+
+    def put_back(self, message_id: str) -> None:
+        """Return a taken message to the head of the queue (it did not run)."""
+        with self._cond:
+            self._queue.appendleft(message_id)
             self._cond.notify()
 
     def take(self, stopping: Callable[[], bool]) -> str | None:
@@ -96,6 +102,7 @@ class Worker(threading.Thread):
         self.revision = revision
         self.stopping = False
         self.current: str | None = None
+        self.held = False  # its last message went back to the mailbox: the runner is away
 
     def stop(self, force: bool) -> None:
         """Take no more messages; with `force`, also end the running execution now."""
@@ -125,6 +132,8 @@ class Worker(threading.Thread):
                 finally:
                     self.current = None
                     mailbox.done()
+                if self.held and not engine.wait_for_runner(self, actor["image"]):
+                    break
             engine.store.delete("workers", self.id)
         except BaseException as exc:  # a bug of the emulator: keep it for the test to see
             engine.report(exc)
@@ -360,6 +369,9 @@ class Engine:
                 update_state=lambda value: self.hooks.update_state(actor["id"], value))
             outcome = self.runner.run(spec)
             status = models.COMPLETE
+        except RunnerUnavailable as exc:  # nothing ran: the message waits for the runner
+            self._hold(worker, message_id, exc)
+            return
         except Exception as exc:  # the platform failed to run it: ERROR, reason in the logs
             written = getattr(exc, "logs", "")  # what the actor wrote before the failure
             if written and not written.endswith("\n"):
@@ -397,6 +409,46 @@ class Engine:
             self._running.pop(execution_id, None)
         with self._finished:
             self._finished.notify_all()
+
+    def _hold(self, worker: Worker, message_id: str, exc: Exception) -> None:
+        """Put a message that could not start back in the mailbox; the actor is in ERROR
+        (with the reason) until the runner answers again, as Abaco's actors are when
+        their workers cannot start."""
+        with self.store.transaction():
+            if self.store.get("executions", message_id) is not None:
+                self.store.update("executions", message_id, {"status": models.SUBMITTED, "start_time": None,
+                                                             "worker_id": None})
+            actor = self.store.get("actors", worker.actor_id)
+            if actor is not None and actor["status"] != models.SHUTTING_DOWN:
+                self.store.update("actors", worker.actor_id, {
+                    "status": models.ERROR, "status_message": f"{exc} Its messages wait until it answers."})
+            self.set_worker_status(worker.id, models.WORKER_ERROR)
+        with self._lock:
+            self._running.pop(message_id, None)
+        self.mailbox(worker.actor_id).put_back(message_id)
+        worker.held = True
+
+    def wait_for_runner(self, worker: Worker, image: str) -> bool:
+        """Wait, without end but for a stop, until the runner can run `image` again."""
+        delay = 0.5
+        while not worker.stopping:
+            try:
+                self.runner.prepare(image)
+            except Exception:
+                self._stopped_or_slept(worker, delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            worker.held = False
+            self.set_worker_status(worker.id, models.WORKER_READY)
+            self.actor_ready(worker.actor_id, worker.revision)
+            return True
+        return False
+
+    @staticmethod
+    def _stopped_or_slept(worker: Worker, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not worker.stopping and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def force_quit(self, execution_id: str) -> None:
         self.runner.stop(execution_id)

@@ -76,5 +76,10 @@ class RunnerFailure(EmulatorError):
         self.logs = logs
 
 
+class RunnerUnavailable(RunnerFailure):
+    """The runner cannot start executions now (the Docker daemon is away); nothing ran,
+    so the message waits for it instead of failing."""
+
+
 class ExecutionTimeout(EmulatorError, TimeoutError):
     """`wait_for_execution` or `drain` ran out of time."""

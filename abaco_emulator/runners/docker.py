@@ -30,7 +30,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from ..errors import DockerUnavailable, ImageUnavailable, RunnerFailure
+from ..errors import DockerUnavailable, ImageUnavailable, RunnerFailure, RunnerUnavailable
 from ..models import now
 from .base import (ExecutionSpec, LogBuffer, ResultsReceiver, RunOutcome, Runner, make_workdir, process_alive,
                    process_start, sweep_dead_workdirs)
@@ -338,6 +338,12 @@ class DockerRunner(Runner):
         except (RunnerFailure, ImageUnavailable):
             raise
         except Exception as exc:
+            import docker.errors
+
+            if running.container is None and not isinstance(exc, docker.errors.DockerException):
+                # The daemon did not answer before anything ran: the message can wait.
+                raise RunnerUnavailable(f"the Docker engine does not answer ({type(exc).__name__}: {exc}). "
+                                        f"{HOW_TO_START_DOCKER}") from exc
             raise RunnerFailure(self._failure(spec, exc), logs=log.text()) from exc
         finally:
             running.ended.set()  # ends the helper threads also when the run failed half-way
