@@ -418,7 +418,10 @@ def _everyday(run: Callable[[argparse.Namespace, object], int]) -> Callable[[arg
             print(f"{name}: the request failed: {exc}", file=sys.stderr)
             return 1
         except EmulatorError as exc:  # a damaged database file, no Docker engine, ...
-            print(f"{name}: {exc}", file=sys.stderr)
+            from .errors import DockerUnavailable
+
+            hint = " Here: add --runner local to --db." if isinstance(exc, DockerUnavailable) else ""
+            print(f"{name}: {exc}{hint}", file=sys.stderr)
             return 1
         except OSError as exc:  # e.g. a database file that cannot be written
             where = f" {exc.filename}" if exc.filename else ""

@@ -598,3 +598,12 @@ def test_db_with_the_docker_runner_runs_a_container_in_process(capsys, tmp_path)
     assert status == 0, err
     assert re.search(r"COMPLETE: exit code 4,", out)
     assert "  | container says hi" in out
+
+
+def test_db_without_a_docker_engine_suggests_the_local_runner(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+
+    status, out, err = run(capsys, "actors", "ls", "--db", tmp_path / "abaco.json")
+
+    assert status == 1 and out == ""
+    assert "no Docker engine answers" in err and "--runner local" in err
