@@ -22,6 +22,7 @@ import threading
 import warnings
 from typing import Any, Iterable, Mapping
 
+from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import create_server
 
@@ -121,16 +122,31 @@ class EmulatorServer:
             return
         self._closed = True
 
-        def close_every_socket() -> None:  # in the server's own loop thread, which then ends
-            for channel in list(self._server._map.values()):
-                channel.close()
-
+        # In this order: no new connections; the requests being served finish (their
+        # answers still need the loop and its trigger); then every socket is closed in
+        # the loop's own thread, which then ends.
         if self._thread.is_alive():
-            self._server.trigger.pull_trigger(close_every_socket)
-        self._thread.join(timeout=10)
+            # the listening socket only: the server's own close() would close the trigger too
+            self._in_loop(lambda: wasyncore.dispatcher.close(self._server))
         self._server.task_dispatcher.shutdown(timeout=10)
+        if self._thread.is_alive():
+            self._in_loop(lambda: [channel.close() for channel in list(self._server._map.values())])
+        self._thread.join(timeout=10)
         if self._owns_emulator:
             self.emulator.close()
+
+    def _in_loop(self, action: Any) -> None:
+        """Run `action` in the server's loop thread (its sockets are not thread-safe)."""
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                action()
+            finally:
+                done.set()
+
+        self._server.trigger.pull_trigger(run)
+        done.wait(10)
 
     def __enter__(self) -> "EmulatorServer":
         return self
