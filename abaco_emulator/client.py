@@ -73,12 +73,24 @@ def _json_body(value: Any, what: str) -> Any:
     if isinstance(value, (str, bytes)):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BadRequest(f"Invalid {what}: the request body is not valid JSON.") from None
     try:
         return json.loads(json.dumps(value))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise BadRequest(f"Invalid {what}: the request body is not JSON-serializable ({exc}).") from None
+
+
+def _query_int(name: str, value: Any) -> int | None:
+    """A paging argument as the server reads its query parameter: an integer, or a 400."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise BadRequest(f"Invalid query parameter {name}: {value!r} is not an integer.")
 
 
 class ActorsClient:
@@ -97,7 +109,8 @@ class ActorsClient:
     @_operation("GET", "")
     def list(self, limit: int | None = 100, q: Any = None, skip: int | None = 0, offset: int | None = None,
              nonce: str | None = None) -> list[AttrDict]:
-        return _models(self._service.list_actors(self._as(nonce), limit, offset if offset is not None else skip, q))
+        skip = _query_int("offset", offset) if offset is not None else _query_int("skip", skip)
+        return _models(self._service.list_actors(self._as(nonce), _query_int("limit", limit), skip, q))
 
     @_operation("POST", "")
     def add(self, body: Any = None, nonce: str | None = None) -> AttrDict:
@@ -137,8 +150,8 @@ class ActorsClient:
     def _send(self, actor_id: str, body: Any, environment: dict[str, Any] | None, nonce: str | None) -> AttrDict:
         if isinstance(body, (bytes, bytearray, memoryview)):
             message = message_from_request(BINARY, bytes(body))
-        elif isinstance(body, str):
-            message = message_from_request(JSON, body.encode("utf-8"))
+        elif isinstance(body, str):  # a lone surrogate makes bytes that are not UTF-8: a 400 below
+            message = message_from_request(JSON, body.encode("utf-8", "surrogatepass"))
         elif body is None:
             message = message_from_request(JSON, b"")
         else:
@@ -226,14 +239,15 @@ class ActorsClient:
     @_operation("GET", "search/{search_type}")
     def getSearch(self, search_type: str, limit: int | None = 100, q: Any = None, skip: int | None = 0,
                   nonce: str | None = None) -> AttrDict:
-        return _model(self._service.search(self._as(nonce), search_type, q=q, limit=limit, skip=skip))
+        return _model(self._service.search(self._as(nonce), search_type, q=q, limit=_query_int("limit", limit),
+                                           skip=_query_int("skip", skip)))
 
     # -- executions ------------------------------------------------------------------
     @_operation("GET", "{actorId}/executions")
     def listExecutions(self, actorId: str, limit: int | None = 100, q: Any = None, skip: int | None = 0,
                        offset: int | None = None, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.list_executions(self._as(nonce), actorId, limit,
-                                                    offset if offset is not None else skip, q))
+        skip = _query_int("offset", offset) if offset is not None else _query_int("skip", skip)
+        return _model(self._service.list_executions(self._as(nonce), actorId, _query_int("limit", limit), skip, q))
 
     @_operation("GET", "{actorId}/executions/{executionId}")
     def getExecution(self, actorId: str, executionId: str, nonce: str | None = None) -> AttrDict:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import BadRequest
+from .schemas import check_depth
 
 STR = "str"
 JSON = "application/json"
@@ -64,6 +65,7 @@ def message_from_json(value: Any) -> Message:
         return Message(STR, text=text)
     if not isinstance(value, (dict, list)):
         raise BadRequest(UNSERIALIZABLE)
+    check_depth(value, "message")
     # Abaco put the Python repr of the object in MSG; agavepy's get_context() reads it
     # back with ast.literal_eval, which needs Python literals (True, None), not JSON.
     return Message(JSON, text=repr(value), payload=value)
@@ -79,7 +81,7 @@ def message_from_request(content_type: str | None, body: bytes, form_message: st
     if media == JSON or (not media and body):
         try:
             value = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise BadRequest(UNSERIALIZABLE) from None
         return message_from_json(value)
     if not body:

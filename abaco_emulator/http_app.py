@@ -151,7 +151,7 @@ def json_body(what: str, empty: Any = None) -> Any:
                          f"(byte {exc.start}: {exc.reason}).") from None
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise BadRequest(f"Invalid {what}: the request body is not valid JSON ({exc}).") from None
 
 

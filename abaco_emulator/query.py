@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from .errors import BadRequest
 from .models import parse_time
+from .schemas import check_depth
 from .shapes import to_snake
 
 SEARCH_TYPES = ("actors", "workers", "executions", "logs")
@@ -116,11 +117,12 @@ def mongo_filter(q: Any) -> Predicate:
             return lambda record: True
         try:
             q = json.loads(q)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BadRequest(f"Invalid query q: {q!r} is not JSON; pass a MongoDB-style "
                              "object such as {\"status\": \"READY\"}.") from None
     if not isinstance(q, dict):
         raise BadRequest("Invalid query q: it must be a JSON object such as {\"status\": \"READY\"}.")
+    check_depth(q, "query q")
     tests: list[Predicate] = []
     for field, condition in q.items():
         if field in ("$and", "$or"):
@@ -129,6 +131,8 @@ def mongo_filter(q: Any) -> Predicate:
             parts = [mongo_filter(c) for c in condition]
             combine = all if field == "$and" else any
             tests.append(lambda r, parts=parts, combine=combine: combine(p(r) for p in parts))
+        elif not isinstance(field, str):
+            raise BadRequest(f"Invalid query q: field names must be strings, not {field!r}.")
         elif field.startswith("$"):
             raise BadRequest(f"Invalid query q: unknown operator {field}.")
         elif isinstance(condition, dict) and condition and all(k.startswith("$") for k in condition):
@@ -184,7 +188,7 @@ def _search_test(field: str, op: str, raw: str) -> Predicate:
     if op in ("in", "nin"):
         try:
             wanted = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BadRequest(f"Invalid search: {field}.{op} needs a JSON list such as [\"a\", \"b\"].") from None
         return _comparison(op, field, wanted)
     if op == "between":

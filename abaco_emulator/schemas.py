@@ -104,10 +104,28 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{where}: {error.message}"
 
 
+# MongoDB's limit on nested documents, where Abaco keeps what it is sent; far deeper
+# values would also exhaust Python's recursion when they are copied or written.
+MAX_JSON_DEPTH = 100
+
+
+def check_depth(value: Any, what: str) -> None:
+    """A BadRequest for a JSON value nested more than MAX_JSON_DEPTH levels (checked without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise BadRequest(f"Invalid {what}: the JSON is nested more than {MAX_JSON_DEPTH} levels deep.")
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+
+
 def validate(schema_name: str, body: Any, what: str) -> dict[str, Any]:
     """Check `body` against a schema; a BadRequest names every wrong field."""
     if not isinstance(body, dict):
         raise BadRequest(f"Invalid {what}: the request body must be a JSON object, not {type(body).__name__}.")
+    check_depth(body, what)
     errors = sorted(_VALIDATORS[schema_name].iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         raise BadRequest(f"Invalid {what}: " + "; ".join(_describe(e) for e in errors) + ".")

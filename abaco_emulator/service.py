@@ -21,12 +21,13 @@ from .engine import Engine
 from .errors import BadRequest, NotFound, PermissionDenied
 from .models import ABACO_WORLD, ADMIN_ROLE, PRIVILEGED_ROLE, Level
 from .query import SEARCH_TYPES, paginate, search_filter, mongo_filter
-from .schemas import validate
+from .schemas import check_depth, validate
 from .shapes import AbacoV2Shapes, to_snake
 from .store import Store
 
 DEFAULT_TENANT = "DEV-DEVELOP"
 NOT_AUTHORIZED = "Not authorized -- you do not have access to this actor."
+MAX_WORKERS_PER_ACTOR = 50
 _PRIVILEGED_FIELDS = {
     "privileged": "make privileged actors",
     "max_workers": "set max workers",
@@ -144,7 +145,7 @@ class ActorsService:
 
     def _redeem_nonce(self, nonce_id: str, identifier: str, needed: Level) -> Caller:
         with self.store.transaction():
-            nonce = self.store.get("nonces", nonce_id)
+            nonce = self.store.get("nonces", nonce_id) if isinstance(nonce_id, str) else None
             if nonce is None:
                 raise BadRequest("Nonce does not exist.")
             if identifier != (nonce.get("alias") or nonce["actor_id"]):
@@ -407,6 +408,9 @@ class ActorsService:
         if not acting.is_admin:
             raise PermissionDenied("Not authorized -- only admins can add workers.")
         current = self.store.count_by_actor("workers", actor["id"])
+        if current + num > MAX_WORKERS_PER_ACTOR:  # each is a thread (or a container) on this machine
+            raise BadRequest(f"Actor {actor['id']} may have at most {MAX_WORKERS_PER_ACTOR} workers in this "
+                             f"emulator and has {current}.")
         if not actor["stateless"] and current + num > 1:
             raise BadRequest("stateful actors can only have 1 worker.")
         if actor.get("max_workers") and current + num > actor["max_workers"]:
@@ -420,7 +424,7 @@ class ActorsService:
         return self.shapes.worker(self._worker(actor, worker_id))
 
     def _worker(self, actor: dict[str, Any], worker_id: str) -> dict[str, Any]:
-        worker = self.store.get("workers", worker_id)
+        worker = self.store.get("workers", worker_id) if isinstance(worker_id, str) else None
         if worker is None or worker["actor_id"] != actor["id"]:
             raise NotFound("Worker not found.")
         return worker
@@ -484,7 +488,7 @@ class ActorsService:
         return self.shapes.nonce(nonce)
 
     def _nonce(self, actor: dict[str, Any], nonce_id: str) -> dict[str, Any]:
-        nonce = self.store.get("nonces", nonce_id)
+        nonce = self.store.get("nonces", nonce_id) if isinstance(nonce_id, str) else None
         if nonce is None or nonce["actor_id"] != actor["id"]:
             raise BadRequest("Nonce not found.")
         return nonce
@@ -647,6 +651,7 @@ def _check_variable(key: Any, value: Any, where: str) -> None:
 
 
 def _check_json(value: Any, what: str) -> None:
+    check_depth(value, what)
     try:
         json.dumps(value)
     except (TypeError, ValueError) as exc:
