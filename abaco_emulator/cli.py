@@ -68,13 +68,6 @@ def _run_serve(args: argparse.Namespace) -> int:
     def request_stop(signum: int, frame: object) -> None:
         stop.set()
 
-    lock = _DatabaseLock(args.db) if args.db else None
-    if lock is not None:  # the everyday commands' --db refuse a file a server has open
-        try:
-            lock.acquire()
-        except CommandError as exc:
-            print(f"abaco-emulator serve: {exc}", file=sys.stderr)
-            return 1
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server = serve(host=args.host, port=args.port, tokens=tokens, allow_remote=args.allow_remote,
@@ -83,8 +76,6 @@ def _run_serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError, EmulatorError) as exc:  # EmulatorError: a damaged --db file, no Docker
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if lock is not None:
-            lock.release()
         print(f"abaco-emulator serve: {exc}", file=sys.stderr)
         return 1
     try:
@@ -99,8 +90,6 @@ def _run_serve(args: argparse.Namespace) -> int:
         print("abaco-emulator: stopping", flush=True)
     finally:
         server.close()
-        if lock is not None:
-            lock.release()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print("abaco-emulator: stopped", flush=True)
@@ -209,41 +198,6 @@ def _key_values(pairs: list[str], what: str) -> dict[str, str]:
     return out
 
 
-class _DatabaseLock:
-    """An exclusive lock beside a database file, so two processes never write it at once.
-
-    `serve --db FILE` and the everyday commands with `--db FILE` take it; the emulator
-    library itself does not (yet), so a Python program with `db_path=FILE` is not seen.
-    """
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._handle: object = None
-
-    def acquire(self) -> None:
-        import fcntl
-
-        lock_path = self.path + ".lock"
-        try:
-            handle = open(lock_path, "a")  # noqa: SIM115 - held until release()
-        except OSError as exc:
-            raise CommandError(f"cannot open the database file {self.path}: {exc.strerror or exc}") from None
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            raise CommandError(
-                f"the database file {self.path} is in use by another abaco-emulator process (a running "
-                f"`abaco-emulator serve --db {self.path}`?). Talk to that server with --url instead, or "
-                "stop it first.") from None
-        self._handle = handle
-
-    def release(self) -> None:
-        if self._handle is not None:
-            self._handle.close()  # closing the file releases the lock
-            self._handle = None
-
-
 class _Target:
     """The actors object a command works on, and how to close it."""
 
@@ -292,16 +246,7 @@ def _open_database(args: argparse.Namespace, db: str) -> _Target:
     for image, command in commands.items():
         if not command:
             raise UsageError(f"invalid --local-command for {image}: the command is empty")
-    if os.path.isdir(db):
-        raise CommandError(f"cannot open the database file {db}: it is a directory")
-    lock = _DatabaseLock(db)
-    lock.acquire()
-    try:
-        emulator = AbacoEmulator(db_path=db, runner=runner)
-    except BaseException:
-        lock.release()
-        raise
-    emulator._cli_lock = lock  # released by _close_target
+    emulator = AbacoEmulator(db_path=db, runner=runner)  # StoreLocked while a server has it open
     try:
         for image, command in commands.items():
             emulator.register_image(image, command=command)
@@ -328,33 +273,20 @@ def _settle(emulator: object, local_images: set[str], timeout: float = 10.0) -> 
 
 
 def _close_target(target: _Target, graceful: bool = True) -> None:
-    """Close what `_open_target` opened; an emulator first lets running executions finish."""
+    """Close what `_open_target` opened; an emulator first lets running executions finish
+    (what is queued stays queued in the file)."""
     if target.emulator is None:
         target.actors.close()
         return
     emulator = target.emulator
-    try:
-        if graceful:
-            _finish_running_executions(emulator, target.where)
-    except KeyboardInterrupt:
-        print("abaco-emulator: interrupted: force-quitting the running executions", file=sys.stderr)
-    finally:
-        emulator.close()
-        emulator._cli_lock.release()
-
-
-def _finish_running_executions(emulator: object, where: str) -> None:
-    """Stop the workers gently: what runs finishes, what is queued stays queued in the file."""
-    engine = emulator.engine
-    workers = [w for actor in emulator.store.all("actors") for w in engine.workers_of(actor["id"])]
-    busy = sum(1 for w in workers if w.current is not None)
+    busy = emulator.engine.running_count() if graceful else 0
     if busy:
-        print(f"abaco-emulator: waiting for {busy} running execution(s) of {where} to finish "
+        print(f"abaco-emulator: waiting for {busy} running execution(s) of {target.where} to finish "
               "(Ctrl-C to force-quit)", file=sys.stderr)
-    for worker in workers:
-        worker.stop(force=False)
-    for worker in workers:
-        worker.join()
+    try:
+        emulator.close(finish_running=graceful, timeout=None)
+    except KeyboardInterrupt:
+        print("abaco-emulator: interrupted: the running executions were force-quit", file=sys.stderr)
 
 
 def _pause(seconds: float) -> None:
@@ -362,7 +294,8 @@ def _pause(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def _abaco_message(error: "requests.HTTPError") -> str:
+def _abaco_message(error: Exception) -> str:
+    """The message of Abaco's error envelope carried by a `requests.HTTPError`."""
     response = error.response
     if response is not None:
         try:

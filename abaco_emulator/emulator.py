@@ -127,14 +127,24 @@ class AbacoEmulator(_View):
             error = self.engine.errors.pop(0)
             raise EmulatorError(f"a worker thread failed: {error!r}") from error
 
-    def close(self) -> None:
-        """Stop every worker, remove every container, and close the store."""
+    def close(self, *, finish_running: bool = False, timeout: float | None = 30.0) -> None:
+        """Stop every worker, remove every container, and close the store.
+
+        Running executions are force-quit, unless `finish_running` (then they may run
+        for up to `timeout` seconds, None for as long as they take). Queued messages
+        stay in a `db_path` store and run when it is opened again.
+        """
         if self._closed:
             return
         self._closed = True
         _open_emulators.discard(self)
-        self.engine.close()
-        self.store.close()
+        try:
+            self.engine.close(timeout, finish_running=finish_running)
+        except KeyboardInterrupt:  # no more waiting: force-quit what still runs
+            self.engine.close()
+            raise
+        finally:
+            self.store.close()
 
     def __enter__(self) -> "AbacoEmulator":
         return self

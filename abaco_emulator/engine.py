@@ -177,17 +177,26 @@ class Engine:
                 self.store.update("actors", actor["id"], {"status": models.SUBMITTED, "status_message": ""})
                 self.start_actor(actor["id"])
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Force-quit every execution, stop every worker, and release the runner."""
+    def close(self, timeout: float | None = 30.0, *, finish_running: bool = False) -> None:
+        """Stop every worker and release the runner.
+
+        Running executions are force-quit, or with `finish_running` allowed to finish
+        (within `timeout`; None waits as long as they run). Queued messages stay stored.
+        """
         with self._lock:
             self._closed = True
             workers = list(self._workers.values())
         for worker in workers:
-            worker.stop(force=True)
-        deadline = time.monotonic() + timeout
+            worker.stop(force=not finish_running)
+        deadline = None if timeout is None else time.monotonic() + timeout
         for worker in workers:
-            worker.join(max(0.0, deadline - time.monotonic()))
+            worker.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         self.runner.close()
+
+    def running_count(self) -> int:
+        """How many executions run now."""
+        with self._lock:
+            return len(self._running)
 
     def report(self, exc: BaseException) -> None:
         """Keep an unexpected error of a background thread for the caller to re-raise."""

@@ -81,5 +81,17 @@ class RunnerUnavailable(RunnerFailure):
     so the message waits for it instead of failing."""
 
 
+class StoreError(EmulatorError):
+    """The database file (`db_path`) cannot be used."""
+
+
+class StoreCorrupt(StoreError):
+    """The database file cannot be read back."""
+
+
+class StoreLocked(StoreError):
+    """Another emulator (in this or another process) has the database file open."""
+
+
 class ExecutionTimeout(EmulatorError, TimeoutError):
     """`wait_for_execution` or `drain` ran out of time."""

@@ -29,7 +29,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from .errors import EmulatorError
+from .errors import StoreCorrupt, StoreLocked
 
 # Which field names a record's key, and which field each kind is indexed by.
 _KEY_FIELD = {"aliases": "alias"}
@@ -47,10 +47,6 @@ _INDEXED_BY = {
 _SUMMED = {"executions": ("cpu", "io", "runtime")}
 KINDS = ("actors", "executions", "workers", "nonces", "aliases", "permissions", "messages", "logs", "results")
 _COMPACT_MIN_BYTES = 8 * 1024 * 1024
-
-
-class StoreCorrupt(EmulatorError):
-    """The database file cannot be read back."""
 
 
 class _ChangeView(MutableMapping):
@@ -113,10 +109,37 @@ class _JournalStorage(Storage):
         self._journal = None
         self._journal_bytes = 0
         self._snapshot_bytes = 0
+        self._lock_file = None
         if path:
-            if self._load() or not os.path.exists(path):
-                self._write_snapshot()
-            self._journal = open(self._journal_path, "a", encoding="utf-8")
+            self._lock()
+            try:
+                if os.path.isdir(path):
+                    raise StoreCorrupt(f"cannot open the database file {path}: it is a directory")
+                if self._load() or not os.path.exists(path):
+                    self._write_snapshot()
+                self._journal = open(self._journal_path, "a", encoding="utf-8")
+            except BaseException:
+                self._lock_file.close()
+                raise
+
+    def _lock(self) -> None:
+        """Hold an exclusive lock beside the file while it is open: two emulators writing
+        one file would each overwrite the other's changes."""
+        import fcntl
+
+        lock_path = f"{self.path}.lock"
+        try:
+            handle = open(lock_path, "a", encoding="utf-8")  # held until close()
+        except OSError as exc:
+            raise StoreCorrupt(f"cannot open the database file {self.path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise StoreLocked(f"the database file {self.path} is in use by another emulator (a running "
+                              f"`abaco-emulator serve --db {self.path}`?): talk to that one (over HTTP), "
+                              "or close it first") from None
+        self._lock_file = handle
 
     @property
     def _journal_path(self) -> str:
@@ -230,6 +253,7 @@ class _JournalStorage(Storage):
                 self._write_snapshot()
             self._journal.close()
             self._journal = None
+            self._lock_file.close()  # releases the lock
 
 
 class Store:

@@ -560,13 +560,12 @@ def test_db_local_command_needs_the_local_runner(capsys, tmp_path):
 
 def test_db_file_in_use_by_another_process_is_refused(capsys, tmp_path):
     db = tmp_path / "abaco.json"
-    held = cli._DatabaseLock(str(db))  # what a running `serve --db` holds
-    held.acquire()
+    held = AbacoEmulator(db_path=str(db), runner="local")  # as a running `serve --db` holds it
     try:
         status, _, err = run(capsys, "actors", "ls", "--db", db, "--runner", "local")
     finally:
-        held.release()
-    assert status == 1 and "is in use by another abaco-emulator process" in err and "--url" in err
+        held.close()
+    assert status == 1 and "is in use by another emulator" in err and "serve --db" in err
     assert run(capsys, "actors", "ls", "--db", db, "--runner", "local")[0] == 0
 
 

@@ -173,6 +173,36 @@ def test_a_damaged_database_file_is_reported_not_ignored(db):
         emulator(db)
 
 
+def test_a_file_open_in_one_emulator_is_refused_to_a_second_until_closed(db):
+    from abaco_emulator.errors import StoreLocked
+
+    first = emulator(db)
+    try:
+        with pytest.raises(StoreLocked, match="in use by another emulator"):
+            emulator(db)
+    finally:
+        first.close()
+    emulator(db).close()
+
+
+def test_close_can_let_running_executions_finish_and_keep_the_queue(db):
+    gate = threading.Event()
+    ag = emulator(db)
+    ag.register_image("slow:1", lambda ctx: (gate.wait(5), print("finished"))[1])
+    actor = ag.actors.add(body={"image": "slow:1", "stateless": False})
+    running = ag.actors.sendMessage(actorId=actor.id, body={"message": "runs"}).executionId
+    queued = ag.actors.sendMessage(actorId=actor.id, body={"message": "waits"}).executionId
+    while ag.actors.getExecution(actorId=actor.id, executionId=running).status != "RUNNING":
+        threading.Event().wait(0.01)
+    threading.Timer(0.2, gate.set).start()
+    ag.close(finish_running=True, timeout=10)
+    with emulator(db) as again:
+        assert again.actors.getExecution(actorId=actor.id, executionId=running).status == "COMPLETE"
+        assert again.actors.getExecutionLogs(actorId=actor.id, executionId=running).logs == "finished\n"
+        assert again.actors.getExecution(actorId=actor.id, executionId=queued).status == "SUBMITTED"
+        assert again.actors.getMessages(actorId=actor.id).messages == 1
+
+
 def test_a_new_path_starts_empty(db):
     with emulator(db) as fresh:
         assert fresh.actors.list() == []
