@@ -456,4 +456,12 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
         return error_response(f"Internal error of abaco-emulator ({type(error).__name__}: {error}); "
                               "this is a bug, please report it.", 500)
 
+    @app.after_request
+    def no_html_redirect(response: Response) -> Response:
+        """werkzeug's redirect of a path with "//" carries an HTML page: send the envelope instead."""
+        if 300 <= response.status_code < 400 and response.mimetype == "text/html":
+            response.set_data(json.dumps(envelope(None, f"Moved to {response.location}.", status="error")))
+            response.mimetype = "application/json"
+        return response
+
     return app
