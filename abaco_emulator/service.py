@@ -436,20 +436,21 @@ class ActorsService:
         return None
 
     # -- nonces ----------------------------------------------------------------------
-    def _nonce_target(self, caller: Caller, identifier: str, needed: Level) -> tuple[dict[str, Any], bool]:
-        """The actor a nonce route is about, and whether it was named by an alias."""
+    def _nonce_target(self, caller: Caller, identifier: str,
+                      needed: Level) -> tuple[dict[str, Any], bool, Caller]:
+        """The actor a nonce route is about, whether it was named by an alias, and who acts."""
         actor = self._actor(identifier)
         is_alias = identifier != actor["id"]
-        self._authorize(caller, identifier, identifier if is_alias else actor["id"], needed)
-        return actor, is_alias
+        acting = self._authorize(caller, identifier, identifier if is_alias else actor["id"], needed)
+        return actor, is_alias, acting
 
     def list_nonces(self, caller: Caller, identifier: str) -> list[dict[str, Any]]:
-        actor, is_alias = self._nonce_target(caller, identifier, Level.READ)
+        actor, is_alias, _ = self._nonce_target(caller, identifier, Level.READ)
         nonces = self.store.by_actor("nonces", actor["id"])
         return [self.shapes.nonce(n) for n in nonces if (n.get("alias") == identifier) == is_alias]
 
     def add_nonce(self, caller: Caller, identifier: str, body: Any) -> dict[str, Any]:
-        actor, is_alias = self._nonce_target(caller, identifier, Level.UPDATE)
+        actor, is_alias, acting = self._nonce_target(caller, identifier, Level.UPDATE)
         body = validate("AddNonceRequest", body if body is not None else {}, "nonce request")
         try:
             level = Level.parse(body.get("level", "EXECUTE"))
@@ -474,8 +475,8 @@ class ActorsService:
             "id": f"{self.options.tenant}_{models.new_id()}",
             "actor_id": actor["id"],
             "alias": identifier if is_alias else None,
-            "owner": caller.username,
-            "roles": sorted(caller.roles),
+            "owner": acting.username,  # a nonce made with a nonce is its owner's, as the request runs as them
+            "roles": sorted(acting.roles),
             "level": level.name,
             "max_uses": max_uses,
             "current_uses": 0,
@@ -494,11 +495,11 @@ class ActorsService:
         return nonce
 
     def get_nonce(self, caller: Caller, identifier: str, nonce_id: str) -> dict[str, Any]:
-        actor, _ = self._nonce_target(caller, identifier, Level.READ)
+        actor, _, _ = self._nonce_target(caller, identifier, Level.READ)
         return self.shapes.nonce(self._nonce(actor, nonce_id))
 
     def delete_nonce(self, caller: Caller, identifier: str, nonce_id: str) -> None:
-        actor, _ = self._nonce_target(caller, identifier, Level.UPDATE)
+        actor, _, _ = self._nonce_target(caller, identifier, Level.UPDATE)
         self._nonce(actor, nonce_id)
         self.store.delete("nonces", nonce_id)
         return None

@@ -1,0 +1,391 @@
+"""Security: who may do what (ABACO_REFERENCE.md §5), no token in any log, loopback only,
+no privileged actor or host mount unless allowed, an actor's token has its owner's rights
+only, and nothing an API caller sends reaches a shell.
+
+The permission matrix drives every route and method over HTTP with configured tokens,
+nonces and aliases, and derives what is expected from the tables below (the levels of
+§5), not from the code: GET needs READ, POST messages EXECUTE, every other write UPDATE;
+the owner holds UPDATE; a grant to ABACO_WORLD is everybody's; admins bypass every
+check; a nonce acts at its level, on the identifier it was made for, while it has uses
+left; a permission on an alias does not grant its actor. Every cell gets a fresh actor.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from abaco_emulator import AbacoEmulator
+from abaco_emulator.server import serve
+
+from abaco_checks import abaco_error, echo
+
+IMAGE = "sec/echo:1"
+NONE, READ, EXECUTE, UPDATE = 0, 1, 2, 3
+LEVEL_NAMES = {NONE: "NONE", READ: "READ", EXECUTE: "EXECUTE", UPDATE: "UPDATE"}
+ADMIN_ROLE = "Internal/abaco-admin"
+PRIVILEGED_ROLE = "Internal/abaco-privileged"
+REPO = Path(__file__).resolve().parents[1]
+
+# Tokens of the users of the matrix: bearer token -> "user[:roles]" (serve(tokens=...)).
+TOKENS = {
+    "tok-owner-5f2a": "owner", "tok-nobody-91cd": "nobody", "tok-reader-33b0": "reader",
+    "tok-executor-7e1c": "executor", "tok-updater-c4d8": "updater", "tok-passerby-0a9f": "passerby",
+    "tok-root-66e3": "root:admin", "tok-holder-d21b": "holder",
+}
+TOKEN_OF = {spec.split(":")[0]: token for token, spec in TOKENS.items()}
+
+
+# -- who the callers are -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Caller:
+    """One column of the matrix: a user (by token) or a nonce, and what §5 gives it."""
+
+    name: str
+    user: str | None = None          # a user, with these grants made by the owner:
+    actor: int = NONE                # its level on the actor (own grant, or ABACO_WORLD's)
+    alias: int = NONE                # its level on the alias (the alias creator holds UPDATE)
+    world: bool = False              # the actor level is granted to ABACO_WORLD, not to the user
+    admin: bool = False
+    nonce_level: int | None = None   # a nonce of the owner's, at this level,
+    nonce_on: str = "actor"          # made for the actor id or for the alias,
+    exhausted: bool = False          # with no uses left
+
+    @property
+    def is_nonce(self) -> bool:
+        return self.nonce_level is not None
+
+
+CALLERS = [
+    Caller("owner", user="owner", actor=UPDATE, alias=UPDATE),
+    Caller("other-NONE", user="nobody", actor=NONE),
+    Caller("other-READ", user="reader", actor=READ),
+    Caller("other-EXECUTE", user="executor", actor=EXECUTE),
+    Caller("other-UPDATE", user="updater", actor=UPDATE),
+    Caller("world-READ", user="passerby", actor=READ, world=True),
+    Caller("world-UPDATE", user="passerby", actor=UPDATE, world=True),
+    Caller("admin", user="root", admin=True),
+    Caller("alias-holder", user="holder", actor=NONE, alias=UPDATE),
+    Caller("nonce-READ", nonce_level=READ),
+    Caller("nonce-EXECUTE", nonce_level=EXECUTE),
+    Caller("nonce-UPDATE", nonce_level=UPDATE),
+    Caller("nonce-exhausted", nonce_level=UPDATE, exhausted=True),
+    Caller("alias-nonce-READ", nonce_level=READ, nonce_on="alias"),
+    Caller("alias-nonce-EXECUTE", nonce_level=EXECUTE, nonce_on="alias"),
+]
+
+
+# -- what the routes need (§5) ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Route:
+    """One row: a request and the levels it needs, on the actor and/or on the alias."""
+
+    method: str
+    path: str                        # below /actors/v2; {ident} is the actor id or the alias
+    needs: dict[str, int]            # resource ("actor", "alias") -> level
+    body: Any = None
+    admin_only: bool = False         # POST workers: admins only, as in Abaco
+    # Answers that show the request got past the permission check though it did nothing.
+    passed: tuple[str, ...] = ()
+
+
+# Routes of one actor, named by its id or by its alias ({ident}). Nonce routes named by an
+# alias are the alias's nonces: they need the level on the alias. Making a READ nonce also
+# needs READ on the actor itself (no one hands out more than they hold).
+ACTOR_ROUTES = [
+    Route("GET", "/{ident}", {"actor": READ}),
+    Route("PUT", "/{ident}", {"actor": UPDATE}, {"image": IMAGE, "stateless": False}),
+    Route("DELETE", "/{ident}", {"actor": UPDATE}),
+    Route("GET", "/{ident}/messages", {"actor": READ}),
+    Route("POST", "/{ident}/messages", {"actor": EXECUTE}, {"message": "m"}),
+    Route("DELETE", "/{ident}/messages", {"actor": UPDATE}),
+    Route("GET", "/{ident}/state", {"actor": READ}),
+    Route("POST", "/{ident}/state", {"actor": UPDATE}, {"n": 1}),
+    Route("GET", "/{ident}/permissions", {"actor": READ}),
+    Route("POST", "/{ident}/permissions", {"actor": UPDATE}, {"user": "someone", "level": "READ"}),
+    Route("GET", "/{ident}/workers", {"actor": READ}),
+    Route("POST", "/{ident}/workers", {"actor": UPDATE}, {"num": 1}, admin_only=True,
+          passed=("stateful actors can only have 1 worker.",)),
+    Route("GET", "/{ident}/workers/{worker}", {"actor": READ}),
+    Route("DELETE", "/{ident}/workers/{worker}", {"actor": UPDATE}),
+    Route("GET", "/{ident}/nonces", {"nonces": READ}),
+    Route("POST", "/{ident}/nonces", {"nonces": UPDATE, "actor": READ}, {"level": "READ"}),
+    Route("GET", "/{ident}/nonces/{nonce}", {"nonces": READ}),
+    Route("DELETE", "/{ident}/nonces/{nonce}", {"nonces": UPDATE}),
+    Route("GET", "/{ident}/executions", {"actor": READ}),
+    Route("GET", "/{ident}/executions/{execution}", {"actor": READ}),
+    Route("DELETE", "/{ident}/executions/{execution}", {"actor": UPDATE},
+          passed=("not RUNNING",)),  # it is COMPLETE: nothing to force-quit
+    Route("GET", "/{ident}/executions/{execution}/logs", {"actor": READ}),
+    Route("GET", "/{ident}/executions/{execution}/results", {"actor": READ}),
+]
+ALIAS_ROUTES = [
+    Route("GET", "/aliases/{alias}", {"alias": READ}),
+    Route("PUT", "/aliases/{alias}", {"alias": UPDATE, "actor": UPDATE}, {"actorId": "{actor}"}),
+    Route("DELETE", "/aliases/{alias}", {"alias": UPDATE}),
+    Route("GET", "/aliases/{alias}/nonces", {"alias": READ}),
+    Route("POST", "/aliases/{alias}/nonces", {"alias": UPDATE, "actor": READ}, {"level": "READ"}),
+    Route("GET", "/aliases/{alias}/nonces/{alias_nonce}", {"alias": READ}),
+    Route("DELETE", "/aliases/{alias}/nonces/{alias_nonce}", {"alias": UPDATE}),
+]
+# Routes that name no actor: creating an alias needs UPDATE on the actor it points at.
+COLLECTION_ROUTES = [
+    Route("POST", "/aliases", {"actor": UPDATE}, {"alias": "{fresh_alias}", "actorId": "{actor}"}),
+]
+# Listings: anyone may list; the actor (or alias) is shown only to who can READ it.
+LISTINGS = [("/actors/v2", "actor", "id"), ("/actors/v2/aliases", "alias", "alias"),
+            ("/actors/v2/search/actors", "actor", "id"), ("/actors/v2/search/executions", "actor", "actor_id")]
+
+USER_DENIED = "Not authorized -- you do not have access to this actor."
+DENIALS = (
+    "Not authorized --",
+    "Nonce does not exist.",
+    "Nonce does not have sufficient permissions level.",
+    "No remaining uses left for this nonce.",
+    "was not made for",
+    "Nonces cannot be used",
+)
+
+
+def resource_of(route: Route, resource: str, ident_kind: str) -> str:
+    """Nonce routes named by an alias are about the alias's nonces (§5: alias nonces)."""
+    if resource == "nonces":
+        return "alias" if ident_kind == "alias" else "actor"
+    return resource
+
+
+def expected_allowed(caller: Caller, route: Route, ident_kind: str) -> bool:
+    """What §5 says: may `caller` make this request, naming the actor by `ident_kind`?"""
+    needs: dict[str, int] = {}
+    for resource, level in route.needs.items():
+        where = resource_of(route, resource, ident_kind)
+        needs[where] = max(needs.get(where, NONE), level)
+    if caller.is_nonce:
+        if caller.exhausted:
+            return False
+        if route in ALIAS_ROUTES:
+            named = "alias"
+        elif route in COLLECTION_ROUTES:
+            named = "actor"  # the body names the actor by its id
+        else:
+            named = "alias" if ident_kind == "alias" else "actor"
+        if caller.nonce_on != named:
+            return False  # a nonce only works on the identifier it was made for
+        if route.admin_only or (route in ALIAS_ROUTES and route.method == "PUT"):
+            return False  # the owner is not an admin; re-pointing also names the new actor by id
+        # The nonce stands in for a user holding its level on what the request is about.
+        wanted = route.needs.get("nonces", route.needs.get("alias" if route in ALIAS_ROUTES else "actor"))
+        return caller.nonce_level >= wanted
+    if caller.admin:
+        return True
+    if route.admin_only:
+        return False
+    held = {"actor": caller.actor, "alias": caller.alias}
+    return all(held[res] >= level for res, level in needs.items())
+
+
+# -- a fresh world per cell -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server():
+    with serve(runner="local", tokens=TOKENS, user="owner") as running:
+        running.emulator.register_image(IMAGE, echo)
+        yield running
+
+
+@dataclass
+class World:
+    """One actor of `owner` with its alias, a finished execution, a worker and nonces."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    nonce_id: str | None = None
+
+
+def make_world(emulator: AbacoEmulator, caller: Caller) -> World:
+    owner = emulator.as_user("owner").actors
+    actor = owner.add(body={"image": IMAGE, "stateless": False, "name": "guarded"})
+    alias = "al-" + uuid.uuid4().hex[:10]
+    if caller.name == "alias-holder":
+        # The holder made the alias while it could UPDATE the actor; the owner then took that away.
+        owner.updatePermissions(actorId=actor.id, body={"user": "holder", "level": "UPDATE"})
+        emulator.as_user("holder").actors.addAlias(body={"alias": alias, "actorId": actor.id})
+        owner.updatePermissions(actorId=actor.id, body={"user": "holder", "level": "NONE"})
+    else:
+        owner.addAlias(body={"alias": alias, "actorId": actor.id})
+    if caller.user and not caller.admin and caller.user not in ("owner", "holder"):
+        grantee = "ABACO_WORLD" if caller.world else caller.user
+        owner.updatePermissions(actorId=actor.id, body={"user": grantee, "level": LEVEL_NAMES[caller.actor]})
+    sent = owner.sendMessage(actorId=actor.id, body={"message": "first"})
+    emulator.wait_for_execution(actor.id, sent.executionId, timeout=10)
+    worker = owner.listWorkers(actorId=actor.id)[0]
+    actor_nonce = owner.addNonce(actorId=actor.id, body={"level": "READ"})
+    admin = emulator.as_user("root", roles=[ADMIN_ROLE]).actors
+    alias_nonce = admin.addNonce(actorId=alias, body={"level": "READ"})
+    world = World(values={"actor": actor.id, "alias": alias, "execution": sent.executionId, "worker": worker.id,
+                          "actor_nonce": actor_nonce.id, "alias_nonce": alias_nonce.id,
+                          "fresh_alias": "new-" + uuid.uuid4().hex[:10]})
+    if caller.is_nonce:
+        target = alias if caller.nonce_on == "alias" else actor.id
+        nonce = owner.addNonce(actorId=target, body={"level": LEVEL_NAMES[caller.nonce_level],
+                                                     "maxUses": 1 if caller.exhausted else 5})
+        world.nonce_id = nonce.id
+        if caller.exhausted:
+            owner.get(actorId=target, nonce=nonce.id)  # its one use
+    return world
+
+
+def request_for(server, caller: Caller, world: World, route: Route, ident_kind: str) -> requests.Response:
+    values = dict(world.values)
+    values["ident"] = values["alias"] if ident_kind == "alias" else values["actor"]
+    values["nonce"] = values["alias_nonce"] if ident_kind == "alias" else values["actor_nonce"]
+    path = route.path.format(**values)
+    body = json.loads(json.dumps(route.body).replace("{actor}", values["actor"])
+                      .replace("{fresh_alias}", values["fresh_alias"])) if route.body is not None else None
+    headers, params = {}, {}
+    if caller.is_nonce:
+        params["x-nonce"] = world.nonce_id
+    else:
+        headers["Authorization"] = f"Bearer {TOKEN_OF[caller.user]}"
+    return requests.request(route.method, f"{server.url}/actors/v2{path}", json=body, params=params,
+                            headers=headers, timeout=30)
+
+
+def outcome(response: requests.Response, route: Route) -> str:
+    """"allowed" (it got past the permission check) or "denied"; anything else is a failure."""
+    assert response.status_code < 500, response.text
+    if response.status_code == 200:  # (results are raw bytes, not an envelope)
+        return "allowed"
+    body = response.json()
+    message = body["message"]
+    assert response.status_code == 400 and body["status"] == "error", (response.status_code, message)
+    if any(fragment in message for fragment in DENIALS):
+        return "denied"
+    if any(fragment in message for fragment in route.passed):
+        return "allowed"
+    raise AssertionError(f"neither allowed nor denied: {response.status_code} {message}")
+
+
+def nonce_uses(emulator: AbacoEmulator, nonce_id: str | None) -> int | None:
+    record = emulator.store.get("nonces", nonce_id) if nonce_id else None
+    return record["current_uses"] if record else None
+
+
+CELLS = [(route, kind) for route in ACTOR_ROUTES for kind in ("id", "alias")] + \
+        [(route, "alias") for route in ALIAS_ROUTES] + [(route, "id") for route in COLLECTION_ROUTES]
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=lambda c: c.name)
+def test_permission_matrix(server, caller):
+    """Every route and method, named by id and by alias, as this caller: allowed exactly where §5 says."""
+    emulator = server.emulator
+    wrong = []
+    for route, ident_kind in CELLS:
+        world = make_world(emulator, caller)
+        uses = nonce_uses(emulator, world.nonce_id)
+        response = request_for(server, caller, world, route, ident_kind)
+        got = outcome(response, route)
+        want = "allowed" if expected_allowed(caller, route, ident_kind) else "denied"
+        cell = f"{route.method} {route.path} by {ident_kind}"
+        if got != want:
+            wrong.append(f"{cell}: {got}, expected {want} ({response.status_code} {response.text[:120]})")
+        if got == "denied":
+            assert emulator.store.get("actors", world.values["actor"]) is not None, f"{cell}: denied but deleted"
+            if caller.user and not caller.is_nonce:
+                assert response.json()["message"].startswith("Not authorized --"), (cell, response.text)
+        if caller.is_nonce and got == "allowed" and route.method != "DELETE":
+            assert nonce_uses(emulator, world.nonce_id) == uses + 1, f"{cell}: a use is counted"
+        if caller.is_nonce and got == "denied" and not route.admin_only:
+            assert nonce_uses(emulator, world.nonce_id) == uses, f"{cell}: a refused request uses nothing"
+        if emulator.store.get("actors", world.values["actor"]) is not None:
+            emulator.as_user("root", roles=[ADMIN_ROLE]).actors.delete(actorId=world.values["actor"])
+    assert not wrong, "\n".join(wrong)
+    emulator.raise_background_errors()
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=lambda c: c.name)
+def test_listings_show_only_what_the_caller_may_read(server, caller):
+    emulator = server.emulator
+    world = make_world(emulator, caller)
+    try:
+        for path, resource, key in LISTINGS:
+            headers, params = {}, {}
+            if caller.is_nonce:
+                params["x-nonce"] = world.nonce_id
+            else:
+                headers["Authorization"] = f"Bearer {TOKEN_OF[caller.user]}"
+            params["limit"] = 100_000
+            response = requests.get(server.url + path, headers=headers, params=params, timeout=30)
+            assert response.status_code == 200, response.text
+            result = response.json()["result"]
+            records = result["search"] if isinstance(result, dict) else result
+            shown = {record.get(key) for record in records}
+            target = world.values["actor"] if resource == "actor" else world.values["alias"]
+            if caller.is_nonce:
+                visible = False  # a nonce names one actor; it lists nothing
+            elif caller.admin:
+                visible = True
+            else:
+                visible = (caller.actor if resource == "actor" else caller.alias) >= READ
+            assert (target in shown) == visible, (path, caller.name, visible)
+    finally:
+        emulator.as_user("root", roles=[ADMIN_ROLE]).actors.delete(actorId=world.values["actor"])
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=lambda c: c.name)
+def test_registering_an_actor_needs_a_user_not_a_nonce(server, caller):
+    world = make_world(server.emulator, caller)
+    response = request_for(server, caller, world, Route("POST", "", {}, {"image": IMAGE}), "id")
+    if caller.is_nonce:
+        assert response.status_code == 400
+        assert response.json()["message"] == "Nonces cannot be used to register actors."
+    else:
+        assert response.status_code == 200, response.text
+        assert response.json()["result"]["owner"] == caller.user
+
+
+def test_a_request_by_nonce_runs_as_the_nonce_owner(server):
+    """A message sent with a nonce is executed as its owner; a nonce made with a nonce is the owner's."""
+    emulator = server.emulator
+    world = make_world(emulator, Caller("nonce-UPDATE", nonce_level=UPDATE))
+    actor_id = world.values["actor"]
+    sent = requests.post(f"{server.url}/actors/v2/{actor_id}/messages", params={"x-nonce": world.nonce_id},
+                         json={"message": "m"}, timeout=30).json()["result"]
+    execution = emulator.wait_for_execution(actor_id, sent["executionId"], timeout=10)
+    assert execution.executor == "owner"
+    made = requests.post(f"{server.url}/actors/v2/{actor_id}/nonces", params={"x-nonce": world.nonce_id},
+                         json={"level": "READ"}, timeout=30).json()["result"]
+    assert made["owner"] == "owner"
+
+
+def test_the_matrix_covers_every_route_of_the_app():
+    """Every (method, route) of http_app.ROUTES is a row of the matrix (or a listing)."""
+    from abaco_emulator.http_app import ROUTES as APP_ROUTES
+    covered = {(r.method, re.sub(r"\{[a-z_]+\}", "<>", r.path)) for r in ACTOR_ROUTES + ALIAS_ROUTES
+               + COLLECTION_ROUTES}
+    covered |= {("GET", path[len("/actors/v2"):].replace("/search/actors", "/search/<>"))
+                for path, _, _ in LISTINGS} | {("GET", ""), ("POST", ""), ("GET", "/openapi.json")}
+    app = {(r.method, re.sub(r"<[a-z_]+>", "<>", r.path)) for r in APP_ROUTES}
+    assert app - covered == set()
+
+
+def test_alias_nonces_cannot_be_update_level(server):
+    world = make_world(server.emulator, Caller("owner", user="owner", actor=UPDATE, alias=UPDATE))
+    response = requests.post(f"{server.url}/actors/v2/aliases/{world.values['alias']}/nonces",
+                             json={"level": "UPDATE"}, headers={"Authorization": f"Bearer {TOKEN_OF['owner']}"},
+                             timeout=30)
+    assert response.status_code == 400 and "UPDATE" in response.json()["message"]
