@@ -389,3 +389,326 @@ def test_alias_nonces_cannot_be_update_level(server):
                              json={"level": "UPDATE"}, headers={"Authorization": f"Bearer {TOKEN_OF['owner']}"},
                              timeout=30)
     assert response.status_code == 400 and "UPDATE" in response.json()["message"]
+
+
+# -- tokens never reach a log ------------------------------------------------------------------
+
+def jwt_for(user: str) -> str:
+    import base64
+
+    def part(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+    return f"{part({'alg': 'none'})}.{part({'http://wso2.org/claims/enduser': user + '@carbon.super'})}.sig-7f3e"
+
+
+def test_tokens_never_reach_the_server_logs_at_debug(caplog):
+    """Configured tokens, wrong tokens, JWTs and the access tokens of executions: none is logged."""
+    secrets = {"cfg-secret-alpha-1c9b": "alice", "cfg-secret-root-88d2": "root:admin"}
+    issued: list[str] = []
+    with caplog.at_level(logging.DEBUG):
+        with serve(runner="local", tokens=secrets) as running:
+            original = running.emulator.service.access_token_for
+
+            def spy(owner: str) -> str:
+                token = original(owner)
+                issued.append(token)
+                return token
+            running.emulator.engine.hooks.access_token = spy  # what each execution gets
+            running.emulator.register_image(IMAGE, echo)
+            url = running.url + "/actors/v2"
+            alice = {"Authorization": "Bearer cfg-secret-alpha-1c9b"}
+            actor = requests.post(url, json={"image": IMAGE}, headers=alice, timeout=30).json()["result"]
+            sent = requests.post(f"{url}/{actor['id']}/messages", json={"message": "m"}, headers=alice,
+                                 timeout=30).json()["result"]
+            running.emulator.engine.wait_for(sent["executionId"], 10)
+            requests.get(url, headers={"Authorization": "Bearer wrong-secret-4e7a"}, timeout=30)
+            requests.get(url, headers={"Authorization": "Bearer cfg-secret-root-88d2"}, timeout=30)
+            requests.get(url, headers={"X-Jwt-Assertion-DEV-DEVELOP": jwt_for("carol")}, timeout=30)
+            requests.get(url, headers={"X-Jwt-Assertion-DEV-DEVELOP": "garbage-jwt-secret-5d1"}, timeout=30)
+            requests.get(url, headers={"Authorization": "Basic c2VjcmV0LWJhc2ljLTli"}, timeout=30)
+            requests.get(f"{url}/boom", headers={"Authorization": "Bearer wrong-secret-4e7a"}, timeout=30)
+            logs = requests.get(f"{url}/{actor['id']}/executions/{sent['executionId']}/logs", headers=alice,
+                                timeout=30).json()["result"]["logs"]
+            default_token = running.token
+    text = caplog.text
+    assert issued and text, "an execution got a token and the server logged something"
+    for secret in [*secrets, "wrong-secret-4e7a", jwt_for("carol"), "garbage-jwt-secret-5d1",
+                   "c2VjcmV0LWJhc2ljLTli", default_token, *issued]:
+        assert secret not in text, f"{secret[:12]}... is in the log"
+        assert secret not in logs
+    assert "abaco-actor-" not in text and "abaco-actor-" not in logs
+
+
+def test_an_actor_sees_its_access_token_only_when_it_prints_it(ag):
+    """The token is in the execution's environment; it reaches the execution log only if the actor prints it."""
+    ag.register_image("quiet:1", lambda ctx: print("working"))
+    ag.register_image("leaky:1", lambda ctx: print("token:", ctx["_abaco_access_token"]))
+    quiet = ag.actors.add(body={"image": "quiet:1"})
+    leaky = ag.actors.add(body={"image": "leaky:1"})
+    for actor in (quiet, leaky):
+        sent = ag.actors.sendMessage(actorId=actor.id, body={"message": "m"})
+        ag.wait_for_execution(actor.id, sent.executionId, timeout=10)
+    quiet_logs = ag.actors.getExecutionLogs(actorId=quiet.id, executionId=ag.actors.listExecutions(
+        actorId=quiet.id).executions[0]["id"]).logs
+    leaky_logs = ag.actors.getExecutionLogs(actorId=leaky.id, executionId=ag.actors.listExecutions(
+        actorId=leaky.id).executions[0]["id"]).logs
+    assert "abaco-actor-" not in quiet_logs
+    assert "token: abaco-actor-" in leaky_logs
+
+
+@pytest.fixture
+def ag():
+    with AbacoEmulator(runner="local") as emulator:
+        emulator.register_image(IMAGE, echo)
+        yield emulator
+        emulator.raise_background_errors()
+
+
+def start_cli_serve(*args: str) -> tuple[subprocess.Popen, str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "abaco_emulator", "serve", "--port", "0", *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(REPO))
+    deadline = time.monotonic() + 30
+    lines = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        match = re.match(r"^ready: (http://127\.0\.0\.1:\d+)", line)
+        if match:
+            return process, match.group(1)
+    process.kill()
+    raise AssertionError(f"no ready line: {lines} {process.stderr.read()}")
+
+
+def stop_cli_serve(process: subprocess.Popen) -> str:
+    process.terminate()
+    out, err = process.communicate(timeout=30)
+    return out + err
+
+
+def test_tokens_never_reach_the_output_of_serve_at_debug():
+    process, url = start_cli_serve("--runner", "local", "--log-level", "DEBUG",
+                                   "--token", "cli-secret-alice-3b8e=alice", "--token", "cli-secret-root-a41f=root:admin")
+    try:
+        api = url + "/actors/v2"
+        assert requests.get(api, headers={"Authorization": "Bearer cli-secret-alice-3b8e"}, timeout=30).status_code == 200
+        assert requests.get(api, headers={"Authorization": "Bearer cli-secret-root-a41f"}, timeout=30).status_code == 200
+        assert requests.get(api, headers={"Authorization": "Bearer cli-wrong-secret-77c2"}, timeout=30).status_code == 401
+        requests.get(api, headers={"X-Jwt-Assertion-DEV-DEVELOP": "cli-garbage-jwt-9d0e"}, timeout=30)
+        requests.post(api, data=b"{bad", headers={"Authorization": "Bearer cli-secret-alice-3b8e",
+                                                   "Content-Type": "application/json"}, timeout=30)
+    finally:
+        output = stop_cli_serve(process)
+    assert "DEBUG" in output or "WARNING" in output or output.strip(), "serve --log-level DEBUG logged nothing"
+    for secret in ("cli-secret-alice-3b8e", "cli-secret-root-a41f", "cli-wrong-secret-77c2", "cli-garbage-jwt-9d0e"):
+        assert secret not in output, f"{secret} is in the output of serve"
+
+
+# -- loopback only ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.1", "10.1.2.3", "example.invalid", ""])
+def test_serve_refuses_a_non_loopback_host_without_allow_remote(host):
+    with pytest.raises(ValueError, match="allow_remote"):
+        serve(runner="local", host=host)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "127.0.0.2"])
+def test_serve_binds_loopback_hosts_without_a_warning(host):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with serve(runner="local", host=host) as running:
+            assert requests.get(running.url + "/actors/v2", timeout=30).status_code == 200
+
+
+def test_serve_with_allow_remote_binds_and_warns(caplog):
+    """Listening on every address is possible when asked, and then said loudly (we only
+    ever connect to it over loopback)."""
+    with caplog.at_level(logging.WARNING):
+        with pytest.warns(RuntimeWarning, match="other machines can reach it"):
+            running = serve(runner="local", host="0.0.0.0", allow_remote=True)
+    with running:
+        assert running.url.startswith("http://127.0.0.1:")
+        assert requests.get(running.url + "/actors/v2", timeout=30).status_code == 200
+    assert "non-loopback" in caplog.text
+
+
+def test_cli_serve_with_allow_remote_warns_on_stderr():
+    process, url = start_cli_serve("--runner", "local", "--host", "0.0.0.0", "--allow-remote")
+    try:
+        assert requests.get(url + "/actors/v2", timeout=30).status_code == 200
+    finally:
+        output = stop_cli_serve(process)
+    assert "other machines" in output or "non-loopback" in output, output
+
+
+def test_cli_serve_refuses_a_non_loopback_host():
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, "-m", "abaco_emulator", "serve", "--runner", "local", "--host", "0.0.0.0",
+                           "--port", "0"], capture_output=True, text=True, env=env, cwd=str(REPO), timeout=60)
+    assert done.returncode != 0
+    assert "allow" in done.stderr and "Traceback" not in done.stderr
+
+
+# -- privileged actors and host mounts --------------------------------------------------------
+
+PRIVILEGED = {"image": IMAGE, "privileged": True}
+MOUNTS = {"image": IMAGE, "mounts": [{"hostPath": "/", "containerPath": "/host", "mode": "rw"}]}
+
+
+@pytest.mark.parametrize("roles", [[PRIVILEGED_ROLE], [ADMIN_ROLE]])
+def test_privileged_actors_are_refused_unless_the_emulator_allows_them(ag, roles):
+    user = ag.as_user("boss", roles=roles)
+    with abaco_error(400, "Privileged actors are disabled", "allow_privileged"):
+        user.actors.add(body=PRIVILEGED)
+    actor = user.actors.add(body={"image": IMAGE})
+    with abaco_error(400, "Privileged actors are disabled"):
+        user.actors.update(actorId=actor.id, body=PRIVILEGED)
+    assert user.actors.get(actorId=actor.id).privileged is False
+    with AbacoEmulator(runner="local", allow_privileged=True) as allowing:
+        allowing.register_image(IMAGE, echo)
+        assert allowing.as_user("boss", roles=roles).actors.add(body=PRIVILEGED).privileged is True
+
+
+@pytest.mark.parametrize("roles", [[], [ADMIN_ROLE]])
+def test_host_mounts_are_refused_unless_the_emulator_allows_them(ag, roles):
+    user = ag.as_user("someone", roles=roles)
+    with abaco_error(400, "Host mounts are disabled", "allow_mounts"):
+        user.actors.add(body=MOUNTS)
+    actor = user.actors.add(body={"image": IMAGE})
+    with abaco_error(400, "Host mounts are disabled"):
+        user.actors.update(actorId=actor.id, body=MOUNTS)
+    assert user.actors.get(actorId=actor.id).mounts == []
+    with AbacoEmulator(runner="local", allow_mounts=True) as allowing:
+        allowing.register_image(IMAGE, echo)
+        assert allowing.as_user("someone", roles=roles).actors.add(body=MOUNTS).mounts == MOUNTS["mounts"]
+
+
+def test_privileged_and_mounts_are_refused_over_http_too():
+    with serve(runner="local", tokens={"boss-tok": "boss:admin"}) as running:
+        running.emulator.register_image(IMAGE, echo)
+        headers = {"Authorization": "Bearer boss-tok"}
+        url = running.url + "/actors/v2"
+        for body in (PRIVILEGED, MOUNTS, {**PRIVILEGED, **MOUNTS}):
+            answer = requests.post(url, json=body, headers=headers, timeout=30)
+            assert answer.status_code == 400 and "disabled" in answer.json()["message"]
+        actor = requests.post(url, json={"image": IMAGE}, headers=headers, timeout=30).json()["result"]
+        for body in (PRIVILEGED, MOUNTS):
+            answer = requests.put(f"{url}/{actor['id']}", json=body, headers=headers, timeout=30)
+            assert answer.status_code == 400 and "disabled" in answer.json()["message"]
+
+
+# -- an actor's access token ---------------------------------------------------------------------
+
+def test_an_actors_access_token_has_its_owners_rights_only_and_ends_with_the_execution():
+    tokens = {"alice-tok-2c": "alice", "bob-tok-9e": "bob", "root-tok-5a": "root:admin"}
+    with serve(runner="local", tokens=tokens) as running:
+        seen: dict[str, Any] = {}
+
+        def caller_of_the_api(ctx):
+            """Inside the execution: what the token lets the actor do."""
+            headers = {"Authorization": f"Bearer {ctx['_abaco_access_token']}"}
+            api = ctx["_abaco_api_server"] + "/actors/v2"
+            seen["token"] = ctx["_abaco_access_token"]
+            seen["own"] = requests.get(f"{api}/{ctx['_abaco_actor_id']}", headers=headers, timeout=30).status_code
+            other = requests.get(f"{api}/{ctx['MSG']}", headers=headers, timeout=30)
+            seen["other"] = (other.status_code, other.json()["message"])
+            seen["listed"] = [a["id"] for a in requests.get(api, headers=headers, timeout=30).json()["result"]]
+            seen["workers"] = requests.post(f"{api}/{ctx['_abaco_actor_id']}/workers", json={"num": 1},
+                                            headers=headers, timeout=30).json()["message"]
+            print("done")
+
+        running.emulator.register_image("caller:1", caller_of_the_api)
+        api = running.url + "/actors/v2"
+        bobs = requests.post(api, json={"image": "caller:1"}, headers={"Authorization": "Bearer bob-tok-9e"},
+                             timeout=30).json()["result"]
+        alices = requests.post(api, json={"image": "caller:1"}, headers={"Authorization": "Bearer alice-tok-2c"},
+                               timeout=30).json()["result"]
+        sent = requests.post(f"{api}/{alices['id']}/messages", json={"message": bobs["id"]},
+                             headers={"Authorization": "Bearer alice-tok-2c"}, timeout=30).json()["result"]
+        running.emulator.engine.wait_for(sent["executionId"], 20)
+        running.emulator.raise_background_errors()
+        assert seen["own"] == 200
+        assert seen["other"] == (400, "Not authorized -- you do not have access to this actor.")
+        assert seen["listed"] == [alices["id"]]
+        assert "only admins" in seen["workers"]
+        assert seen["token"] not in tokens
+        after = requests.get(f"{api}/{alices['id']}", headers={"Authorization": f"Bearer {seen['token']}"},
+                             timeout=30)
+        assert after.status_code == 401, "the token outlived its execution"
+
+
+# -- nothing reaches a shell --------------------------------------------------------------------
+
+PAYLOADS = ["$(touch {marker})", "`touch {marker}`", "; touch {marker}", "a && touch {marker}",
+            "| touch {marker}", "line one\nline two\n; touch {marker}", "'\"$HOME\"'", "${{PATH}}", "\\$x \\\\ \\n",
+            "-rf /", "\x01\x7f\u00e9\u202e"]
+
+
+def payloads(marker: Path) -> dict[str, str]:
+    return {f"V{i}": text.format(marker=marker) for i, text in enumerate(PAYLOADS)}
+
+
+PRINT_ENV = "import json, os, sys; json.dump(dict(os.environ), sys.stdout)"
+
+
+def test_environment_keys_and_values_reach_a_command_verbatim(ag, tmp_path):
+    marker = tmp_path / "pwned"
+    ag.register_image("env-cmd:1", command=[sys.executable, "-c", PRINT_ENV])
+    values = payloads(marker)
+    odd_keys = {"A;touch " + str(marker): "k1", "$(touch " + str(marker) + ")": "k2", "has space": "k3"}
+    actor = ag.actors.add(body={"image": "env-cmd:1", "defaultEnvironment": {**values, **odd_keys}})
+    message = "$(touch " + str(marker) + ")\n`id`"
+    sent = ag.actors.sendMessage(actorId=actor.id, body={"message": message},
+                                 environment={"Q" + k: v for k, v in values.items()})
+    execution = ag.wait_for_execution(actor.id, sent.executionId, timeout=20)
+    assert execution.status == "COMPLETE"
+    seen = json.loads(ag.actors.getExecutionLogs(actorId=actor.id, executionId=execution.id).logs)
+    for key, value in {**values, **odd_keys}.items():
+        assert seen[key] == value, key
+    for key, value in values.items():
+        assert seen["Q" + key] == value
+    assert seen["MSG"] == message
+    assert not marker.exists()
+
+
+def settled_status(view: Any, actor_id: str, timeout: float = 30) -> str:
+    """The actor's status once it left SUBMITTED (no wait helper exists for an actor's status)."""
+    deadline = time.monotonic() + timeout
+    while view.actors.get(actorId=actor_id).status == "SUBMITTED" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return view.actors.get(actorId=actor_id).status
+
+
+def test_image_names_never_reach_a_shell(ag, tmp_path):
+    marker = tmp_path / "pwned"
+    for image in (f"$(touch {marker})", f"x; touch {marker}", f"`touch {marker}`", f"x|touch {marker}"):
+        actor = ag.actors.add(body={"image": image})
+        ag.actors.sendMessage(actorId=actor.id, body={"message": "m"})
+        assert settled_status(ag, actor.id) == "ERROR"
+    assert not marker.exists()
+
+
+@pytest.mark.docker
+def test_docker_environment_values_and_image_names_never_reach_a_shell(tmp_path):
+    marker = Path("/tmp") / f"abaco-pwned-{uuid.uuid4().hex}"
+    values = payloads(marker)
+    script = "".join(f'printf "%s\\n<<END>>\\n" "${key}"; ' for key in values) + \
+        f'[ -e {marker} ] && echo PWNED-INSIDE; true'
+    with AbacoEmulator(runner="docker") as docker_ag:
+        actor = docker_ag.actors.add(body={"image": "abaco-emulator/busybox:test",
+                                           "defaultEnvironment": {"SCRIPT": script}})
+        sent = docker_ag.actors.sendMessage(actorId=actor.id, body={"message": f"$(touch {marker})"},
+                                            environment=values)
+        execution = docker_ag.wait_for_execution(actor.id, sent.executionId, timeout=60)
+        logs = docker_ag.actors.getExecutionLogs(actorId=actor.id, executionId=execution.id).logs
+        bad = docker_ag.actors.add(body={"image": f"busybox; touch {marker}"})
+        bad_sent = docker_ag.actors.sendMessage(actorId=bad.id, body={"message": "m"})
+        assert settled_status(docker_ag, bad.id) == "ERROR"
+        assert docker_ag.actors.getExecution(actorId=bad.id, executionId=bad_sent.executionId).status != "COMPLETE"
+    assert execution.status == "COMPLETE" and execution.exitCode == 0, logs
+    assert logs.split("\n<<END>>\n")[:len(values)] == list(values.values())
+    assert "PWNED-INSIDE" not in logs
+    assert not marker.exists()
