@@ -7,12 +7,16 @@ command-line options, ini keys, or by overriding the `abaco_options` fixture:
     --abaco-pull / abaco_pull                 never (default), missing or always
     --abaco-max-run-time / abaco_max_run_time seconds an execution may run
     --abaco-user / abaco_user                 the default user (testuser)
+    --abaco-db / abaco_db                     a directory: each test persists to its own
+                                              <test id>.json there (default: in memory)
 
 Tests marked `docker` are skipped, with the reason, where no Docker engine answers.
 An unexpected error in a worker thread fails the test that caused it.
 """
 from __future__ import annotations
 
+import os
+import re
 from typing import Any, Iterator
 
 import pytest
@@ -24,6 +28,7 @@ _OPTIONS = (
     ("pull", "never", "image pull policy of the docker runner: never, missing or always"),
     ("max_run_time", None, "maximum run time of an execution in seconds"),
     ("user", "testuser", "the user the fixtures act as"),
+    ("db", "", "directory of per-test database files, kept after the test (default: in memory)"),
 )
 
 
@@ -62,28 +67,68 @@ def abaco_options(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Keyword options of `AbacoEmulator` for the fixtures; override to change them."""
     config = request.config
     max_run_time = _setting(config, "max_run_time")
-    return {
+    options = {
         "runner": _setting(config, "runner"),
         "pull": _setting(config, "pull"),
         "max_run_time": float(max_run_time) if max_run_time not in (None, "") else None,
         "user": _setting(config, "user"),
     }
+    directory = _setting(config, "db")
+    if directory:
+        options["db_path"] = _fresh_database(directory, request.node.nodeid)
+    return options
+
+
+def _fresh_database(directory: str, nodeid: str) -> str:
+    """`<directory>/<test id>.json`, emptied: each test starts afresh, the file stays to look at."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:200] or "abaco"
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, name + ".json")
+    for leftover in (path, path + ".journal"):
+        if os.path.exists(leftover):
+            os.remove(leftover)
+    return path
+
+
+@pytest.fixture(scope="session")
+def _abaco_docker_client() -> Iterator[Any]:
+    """One Docker client for every emulator of the session (a new one costs a connection
+    and a ping per test); None where no engine answers, so the emulator says why."""
+    from .errors import DockerUnavailable
+    from .runners.docker import DockerRunner
+
+    try:
+        client = DockerRunner.connect()
+    except DockerUnavailable:
+        yield None
+        return
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _emulator_options(request: pytest.FixtureRequest, options: dict[str, Any]) -> dict[str, Any]:
+    options = dict(options)
+    if options.get("runner", "docker") == "docker" and "docker_client" not in options:
+        options["docker_client"] = request.getfixturevalue("_abaco_docker_client")
+    return options
 
 
 @pytest.fixture
-def abaco(abaco_options: dict[str, Any]) -> Iterator[AbacoEmulator]:
+def abaco(request: pytest.FixtureRequest, abaco_options: dict[str, Any]) -> Iterator[AbacoEmulator]:
     """A fresh in-process emulator for one test: `abaco.actors.*` as agavepy offers it."""
-    with AbacoEmulator(**abaco_options) as emulator:
+    with AbacoEmulator(**_emulator_options(request, abaco_options)) as emulator:
         yield emulator
         emulator.raise_background_errors()
 
 
 @pytest.fixture
-def abaco_server(abaco_options: dict[str, Any]) -> Iterator[Any]:
+def abaco_server(request: pytest.FixtureRequest, abaco_options: dict[str, Any]) -> Iterator[Any]:
     """A running HTTP emulator for one test, with `.url`, `.token` and `.emulator`."""
     from .server import serve
 
-    with serve(**abaco_options) as server:
+    with serve(**_emulator_options(request, abaco_options)) as server:
         yield server
         server.emulator.raise_background_errors()
 

@@ -5,6 +5,8 @@ import pytest
 
 from abaco_emulator import AbacoEmulator
 
+pytest_plugins = ["pytester"]  # tests/test_pytest_plugin.py runs the plugin as a downstream project would
+
 
 @pytest.fixture
 def ag():

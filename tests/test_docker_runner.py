@@ -415,8 +415,10 @@ def test_containers_of_a_crashed_emulator_are_removed_at_the_next_start(images, 
     label = f"{LABEL_INSTANCE}={done.stdout.strip()}"
     try:
         assert containers(docker_client, label), "the crashed emulator left no container to sweep"
-        with AbacoEmulator(runner="docker"):
-            assert containers(docker_client, label) == []
+        # the next start is a new process (a runner sweeps once per process)
+        subprocess.run([sys.executable, "-c", "from abaco_emulator import AbacoEmulator\n"
+                        "AbacoEmulator(runner='docker').close()"], check=True, timeout=60)
+        assert containers(docker_client, label) == []
     finally:
         for container in containers(docker_client, label):
             container.remove(force=True)

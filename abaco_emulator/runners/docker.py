@@ -107,17 +107,14 @@ def _remove_labelled(client: Any, label: str) -> int:
 
 
 _docker_problems: list[str | None] = []
+_swept_by: set[int] = set()  # processes whose first runner swept what dead processes left
 
 
 def docker_problem() -> str | None:
     """Why no Docker engine can be used here, or None when one answers (asked once per process)."""
     if not _docker_problems:
         try:
-            client = DockerRunner._connect(5.0)
-            try:
-                DockerRunner._ping(client)
-            finally:
-                client.close()
+            DockerRunner.connect(5.0).close()
             _docker_problems.append(None)
         except DockerUnavailable as exc:
             _docker_problems.append(str(exc))
@@ -193,12 +190,26 @@ class DockerRunner(Runner):
         self._image_env: dict[str, list[str]] = {}
         self._unremoved: dict[str, Any] = {}
         self._support_dir: str | None = None
-        self.sweep_dead()
+        self._created_any = False  # no container made: nothing to sweep at close
+        if os.getpid() not in _swept_by:  # what died before this process started: once is enough
+            _swept_by.add(os.getpid())
+            self.sweep_dead()
         # At interpreter exit (or when the runner is garbage), its containers go too.
         self._finalizer = weakref.finalize(self, _remove_labelled, self._client,
                                            f"{LABEL_INSTANCE}={self.instance}")
 
     # -- the daemon ------------------------------------------------------------------
+    @staticmethod
+    def connect(timeout: float = 30.0) -> Any:
+        """A Docker SDK client of the engine (DOCKER_HOST or the local socket), pinged."""
+        client = DockerRunner._connect(timeout)
+        try:
+            DockerRunner._ping(client)
+        except DockerUnavailable:
+            client.close()
+            raise
+        return client
+
     @staticmethod
     def _connect(timeout: float) -> Any:
         try:
@@ -382,6 +393,7 @@ class DockerRunner(Runner):
             os.chmod(binary_path, 0o644)
             volumes[binary_path] = {"bind": BINARY_PATH, "mode": "ro"}
 
+        self._created_any = True
         container = self._client.containers.create(spec.image, **self._create_options(spec, volumes))
         running.container = container
         # Attached before it starts, so no output is lost at the start; the stream ends
@@ -608,7 +620,10 @@ class DockerRunner(Runner):
             item.stopped.set()
             if item.container is not None:
                 self._kill(item.container)
-        self._finalizer()
+        if self._created_any:
+            self._finalizer()
+        else:
+            self._finalizer.detach()
         if self._support_dir is not None:
             shutil.rmtree(self._support_dir, ignore_errors=True)
         if self._owns_client:
