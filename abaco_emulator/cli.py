@@ -166,18 +166,7 @@ def _option(args: argparse.Namespace, name: str, default: object = None) -> obje
 
 def _add_target_arguments(parser: argparse.ArgumentParser) -> None:
     """--url/--token/--db/--runner/--json; defaults are suppressed so any level may set them."""
-    group = parser.add_argument_group("where the actors are (give --url or --db)")
-    group.add_argument("--url", default=argparse.SUPPRESS, metavar="URL",
-                       help=f"a running server, e.g. http://127.0.0.1:5000 (default: ${ENV_URL})")
-    group.add_argument("--token", default=argparse.SUPPRESS, metavar="TOKEN",
-                       help=f"bearer token for --url (default: ${ENV_TOKEN})")
-    group.add_argument("--db", default=argparse.SUPPRESS, metavar="FILE",
-                       help="a database file, opened in this process (see below)")
-    group.add_argument("--runner", choices=("docker", "local"), default=argparse.SUPPRESS,
-                       help="how --db runs executions (default: docker)")
-    group.add_argument("--local-command", action="append", default=argparse.SUPPRESS,
-                       metavar="IMAGE=COMMAND",
-                       help="with --db --runner local: run IMAGE as this shell-split command; repeatable")
+    _add_connection_only(parser.add_argument_group("where the actors are (give --url or --db)"))
     parser.add_argument("--json", dest="json", action="store_true", default=argparse.SUPPRESS,
                         help="print the raw JSON of the result (for scripts)")
 

@@ -14,7 +14,6 @@ abaco-emulator/busybox:test ($SCRIPT) and abaco-emulator/python:test ($PY_SCRIPT
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import textwrap
 import threading
@@ -297,29 +296,6 @@ def test_local_unregistered_image_puts_the_actor_in_error_and_messages_wait(ag):
 # -- the Docker runner -----------------------------------------------------------------------
 
 docker_only = pytest.mark.docker
-
-
-@pytest.fixture(scope="module")
-def docker_client():
-    docker = pytest.importorskip("docker")
-    client = docker.from_env(timeout=30)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def images(docker_client):
-    """The fixture images, built once if any is missing."""
-    import docker.errors
-    missing = []
-    for image in (BUSYBOX, PYTHON):
-        try:
-            docker_client.images.get(image)
-        except docker.errors.ImageNotFound:
-            missing.append(image)
-    if missing:
-        subprocess.run([str(ROOT / "fixtures" / "build_images.sh")], check=True, timeout=600)
-    return BUSYBOX, PYTHON
 
 
 @pytest.fixture

@@ -35,29 +35,6 @@ LABEL_INSTANCE = "abaco-emulator.instance"
 LABEL_EXECUTION = "abaco-emulator.execution"
 
 
-@pytest.fixture(scope="session")
-def docker_client():
-    docker = pytest.importorskip("docker")
-    client = docker.from_env(timeout=30)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="session")
-def images(docker_client):
-    """The fixture images, built once if any is missing."""
-    import docker.errors
-    missing = []
-    for image in (BUSYBOX, PYTHON):
-        try:
-            docker_client.images.get(image)
-        except docker.errors.ImageNotFound:
-            missing.append(image)
-    if missing:
-        subprocess.run([str(ROOT / "fixtures" / "build_images.sh")], check=True, timeout=600)
-    return BUSYBOX, PYTHON
-
-
 @pytest.fixture
 def ag(images):
     with AbacoEmulator(runner="docker", max_run_time=60) as emulator:
