@@ -157,6 +157,7 @@ class Engine:
         self._lock = threading.RLock()
         self._finished = threading.Condition()
         self._running: dict[str, Worker] = {}
+        self._removed: set[str] = set()  # deleted actors: a racing send queues nothing for them
         self._closed = False
 
     # -- life cycle ------------------------------------------------------------------
@@ -213,7 +214,11 @@ class Engine:
 
     def notify(self, actor_id: str, message_id: str) -> None:
         """A stored message is queued for the actor's workers."""
-        self.mailbox(actor_id).put(message_id)
+        with self._lock:
+            if actor_id in self._removed:  # deleted since it was stored: delete_actor drops the record
+                return
+            box = self.mailbox(actor_id)
+        box.put(message_id)
 
     def queued(self, actor_id: str) -> int:
         return len(self.mailbox(actor_id))
@@ -303,6 +308,7 @@ class Engine:
                 worker.join(max(0.0, deadline - time.monotonic()))
         self.mailbox(actor_id).purge()
         with self._lock:
+            self._removed.add(actor_id)
             self._mailboxes.pop(actor_id, None)
 
     def stop_worker(self, worker_id: str) -> None:

@@ -323,6 +323,9 @@ class ActorsService:
         mail = {"id": execution_id, "actor_id": actor["id"], "message": message.to_record(),
                 "environment": {str(k): str(v) for k, v in environment.items()}}
         with self.store.transaction():
+            current = self.store.get("actors", actor["id"])
+            if current is None or current["status"] == models.SHUTTING_DOWN:  # deleted meanwhile
+                raise NotFound(f"No actor or alias found with identifier {identifier}.")
             self.store.insert("executions", execution)
             self.store.insert("messages", mail)
         self.engine.notify(actor["id"], execution_id)

@@ -1,0 +1,214 @@
+"""Concurrency: 8 threads of mixed calls at once against one emulator (in process, with
+and without `db_path`, and over HTTP) raise nothing but the 4xx of racing deletes,
+and afterwards every accepted message has exactly one COMPLETE execution, with
+counts, totals and search answers that agree.
+"""
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections import defaultdict
+
+import pytest
+import requests
+
+from abaco_emulator import AbacoEmulator, AttrDict, serve
+
+THREADS = 8
+IMAGE = "quick:1"
+
+
+def quick(ctx):
+    return ctx["raw_message"]
+
+
+class HttpActors:
+    """The few `ag.actors` methods this test uses, over HTTP with one keep-alive session."""
+
+    def __init__(self, api: str) -> None:
+        self.api = api
+        self.session = requests.Session()
+
+    def _call(self, method: str, path: str, **kwargs) -> AttrDict:
+        response = self.session.request(method, self.api + path, timeout=30, **kwargs)
+        response.raise_for_status()
+        return AttrDict(response.json()["result"] or {})
+
+    def add(self, body):
+        return self._call("POST", "", json=body)
+
+    def delete(self, actorId):
+        return self._call("DELETE", f"/{actorId}")
+
+    def sendMessage(self, actorId, body):
+        return self._call("POST", f"/{actorId}/messages", json=body)
+
+    def getMessages(self, actorId):
+        return self._call("GET", f"/{actorId}/messages")
+
+    def listExecutions(self, actorId, limit=100):
+        return self._call("GET", f"/{actorId}/executions", params={"limit": limit})
+
+    def getExecution(self, actorId, executionId):
+        return self._call("GET", f"/{actorId}/executions/{executionId}")
+
+    def updateState(self, actorId, body):
+        return self._call("POST", f"/{actorId}/state", json=body)
+
+    def getState(self, actorId):
+        return self._call("GET", f"/{actorId}/state")
+
+    def updatePermissions(self, actorId, body):
+        return self._call("POST", f"/{actorId}/permissions", json=body)
+
+    def addNonce(self, actorId, body):
+        return self._call("POST", f"/{actorId}/nonces", json=body)
+
+    def deleteNonce(self, actorId, nonceId):
+        return self._call("DELETE", f"/{actorId}/nonces/{nonceId}")
+
+    def addAlias(self, body):
+        return self._call("POST", "/aliases", json=body)
+
+    def getAlias(self, alias):
+        return self._call("GET", f"/aliases/{alias}")
+
+    def deleteAlias(self, alias):
+        return self._call("DELETE", f"/aliases/{alias}")
+
+    def getSearch(self, search_type, q=None, limit=100):
+        return self._call("GET", f"/search/{search_type}", params={"q": json.dumps(q), "limit": limit})
+
+
+class Workload:
+    """Mixed calls from many threads, recording every execution id the emulator accepted."""
+
+    def __init__(self, shared: list[str], stateful: str) -> None:
+        self.shared = shared
+        self.stateful = stateful
+        self.accepted: dict[str, list[str]] = defaultdict(list)
+        self.states: list[dict] = []
+        self.pool: list[str] = []  # private actors any thread may send to or delete
+        self.lock = threading.Lock()
+        self.failures: list[BaseException] = []
+        self.racing_4xx = 0
+
+    def run(self, actors, number: int, calls: int) -> None:
+        rng = random.Random(number)
+        mine: list[tuple[str, str]] = []
+        try:
+            for i in range(calls):
+                self.step(actors, rng, number, i, mine)
+        except BaseException as exc:  # reported in the test thread
+            self.failures.append(exc)
+
+    def send(self, actors, actor_id: str, text: str) -> str:
+        execution_id = actors.sendMessage(actorId=actor_id, body={"message": text}).executionId
+        with self.lock:
+            self.accepted[actor_id].append(execution_id)
+        return execution_id
+
+    def step(self, actors, rng: random.Random, number: int, i: int, mine: list) -> None:
+        roll = rng.random()
+        actor_id = rng.choice(self.shared)
+        if roll < 0.35:
+            mine.append((actor_id, self.send(actors, actor_id, f"t{number}-{i}")))
+        elif roll < 0.45:
+            assert actors.listExecutions(actorId=actor_id).totalExecutions >= 0
+        elif roll < 0.55 and mine:
+            sent_to, execution_id = rng.choice(mine)
+            assert actors.getExecution(actorId=sent_to, executionId=execution_id).id == execution_id
+        elif roll < 0.62:
+            state = {"thread": number, "call": i}
+            with self.lock:
+                self.states.append(state)
+            actors.updateState(actorId=self.stateful, body=state)
+        elif roll < 0.69:
+            actors.updatePermissions(actorId=actor_id, body={"user": f"user{number}",
+                                                             "level": rng.choice(["READ", "EXECUTE", "UPDATE"])})
+        elif roll < 0.76:
+            nonce = actors.addNonce(actorId=actor_id, body={"maxUses": 3, "level": "READ"})
+            actors.deleteNonce(actorId=actor_id, nonceId=nonce.id)
+        elif roll < 0.83:
+            alias = f"t{number}a{i}"
+            actors.addAlias(body={"alias": alias, "actorId": actor_id})
+            assert actors.getAlias(alias=alias).actorId == actor_id
+            actors.deleteAlias(alias=alias)
+        elif roll < 0.9:
+            private = actors.add(body={"image": IMAGE, "name": f"private-{number}-{i}"}).id
+            with self.lock:
+                self.pool.append(private)
+        else:
+            with self.lock:
+                target = rng.choice(self.pool) if self.pool else None
+            if target is None:
+                return
+            try:
+                if roll < 0.95:
+                    self.send(actors, target, f"p{number}-{i}")
+                else:
+                    actors.delete(actorId=target)
+                    with self.lock:
+                        if target in self.pool:
+                            self.pool.remove(target)
+            except requests.HTTPError as exc:  # another thread deleted it first
+                assert exc.response.status_code in (400, 404), exc.response.text
+                with self.lock:
+                    self.racing_4xx += 1
+
+    def check(self, actors) -> None:
+        """After drain: one COMPLETE execution per accepted message, and agreeing counts."""
+        assert not self.failures, self.failures[:3]
+        survivors = self.shared + self.pool
+        for actor_id in survivors:
+            listed = actors.listExecutions(actorId=actor_id, limit=100000)
+            ids = [e["id"] for e in listed.executions]
+            accepted = self.accepted.get(actor_id, [])
+            assert len(ids) == len(set(ids)) == listed.totalExecutions, actor_id
+            assert sorted(ids) == sorted(accepted), f"lost or extra executions of {actor_id}"
+            assert {e["status"] for e in listed.executions} <= {"COMPLETE"}
+            assert actors.getMessages(actorId=actor_id).messages == 0
+            found = actors.getSearch(search_type="executions", q={"actor_id": actor_id}, limit=100000)
+            assert found["_metadata"]["total_count"] == len(accepted)
+            assert sorted(r["id"] for r in found.search) == sorted(accepted)
+        assert actors.getState(actorId=self.stateful).state in self.states
+
+
+def prepare(actors) -> Workload:
+    """Two stateful and two stateless shared actors."""
+    shared = [actors.add(body={"image": IMAGE, "stateless": n % 2 == 1, "name": f"shared{n}"}).id
+              for n in range(4)]
+    return Workload(shared, shared[0])
+
+
+def hammer(make_actors, workload: Workload, calls: int) -> None:
+    threads = [threading.Thread(target=workload.run, args=(make_actors(), n, calls), name=f"load-{n}")
+               for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not any(thread.is_alive() for thread in threads), "a client thread hangs"
+
+
+@pytest.mark.parametrize("persistent", [False, True], ids=["memory", "db_path"])
+def test_eight_threads_in_process_lose_and_duplicate_no_execution(tmp_path, persistent):
+    db_path = str(tmp_path / "abaco.json") if persistent else None
+    with AbacoEmulator(runner="local", db_path=db_path) as ag:
+        ag.register_image(IMAGE, quick)
+        workload = prepare(ag.actors)
+        hammer(lambda: ag.actors, workload, calls=400)
+        ag.drain(60)
+        workload.check(ag.actors)
+        assert sum(map(len, workload.accepted.values())) > THREADS * 50
+
+
+def test_eight_http_clients_lose_and_duplicate_no_execution():
+    with serve(runner="local") as server:
+        server.emulator.register_image(IMAGE, quick)
+        workload = prepare(HttpActors(server.api_url))
+        hammer(lambda: HttpActors(server.api_url), workload, calls=150)
+        server.emulator.drain(60)
+        workload.check(HttpActors(server.api_url))
+        assert sum(map(len, workload.accepted.values())) > THREADS * 30
