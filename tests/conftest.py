@@ -52,3 +52,22 @@ def admin(ag):
     """The same emulator acting as an Abaco admin."""
     return ag.as_user("admin", roles=["Internal/abaco-admin"])
 
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A whole run (not interrupted) leaves no container and no workdir of this process."""
+    import os
+    import tempfile
+    if exitstatus not in (0, 1) or session.shouldstop or not session.testscollected:
+        return
+    from abaco_emulator.runners.docker import LABEL_INSTANCE, LABEL_PID, DockerRunner, docker_problem
+    left = [n for n in os.listdir(tempfile.gettempdir())
+            if n.startswith((f"abaco-docker-{os.getpid()}-", f"abaco-local-{os.getpid()}-"))]
+    if not docker_problem():  # this process's containers: the engine is shared with other runs
+        client = DockerRunner.connect(10.0)
+        mine = {"label": [LABEL_INSTANCE, f"{LABEL_PID}={os.getpid()}"]}
+        left += [c.name for c in client.containers.list(all=True, filters=mine)]
+        client.close()
+    if left:
+        print(f"\nabaco-emulator leaked after the test session: {left}")
+        session.exitstatus = 1
