@@ -166,8 +166,12 @@ def test_sigkilled_server_loses_no_answered_message_and_reruns_no_completed_one(
                     time.sleep(0.005)
             else:
                 sender.send_until(kill_after, "m")
-            # Every execution COMPLETE now is COMPLETE at the kill, which comes next.
+            # Every execution COMPLETE now is COMPLETE at the kill, which comes next. A
+            # reader can see a change a moment before its writer's fsync (group commit),
+            # so one acknowledged write follows: it returns once every earlier change is
+            # on disk too.
             complete_before = {e for e, s in statuses(session, first.api, made["ids"]).items() if s == "COMPLETE"}
+            call(session, "POST", f"{first.api}/{made['ids'][0]}/state", json={"kept": [1, 2, 3]})
     finally:
         first.kill()
     if threads:
