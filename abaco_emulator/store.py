@@ -216,11 +216,6 @@ class _JournalStorage(Storage):
             self._pending.append(line)
             self._journal_bytes += len(line)
         self._written_seq += 1
-        if self._journal_bytes > max(_COMPACT_MIN_BYTES, 2 * self._snapshot_bytes):
-            with self._sync_lock:
-                self._write_snapshot()
-                self._journal.seek(0, os.SEEK_END)
-                self._synced_seq = self._written_seq
 
     @property
     def written_seq(self) -> int:
@@ -238,6 +233,24 @@ class _JournalStorage(Storage):
                 self._journal.write("".join(lines))
                 self._journal.flush()
                 os.fsync(self._journal.fileno())
+            self._synced_seq = max(self._synced_seq, upto)
+
+    def compact_if_due(self, store_lock: Any) -> None:
+        """Fold a grown journal into a new snapshot, between transactions (a snapshot taken
+        inside one would hold half of it after a crash). Locks in sync()'s order (this
+        lock, then the store's), and journals the pending changes first, so that a crash
+        between the rename and the journal's truncation replays nothing stale."""
+        if not self.path or self._journal_bytes <= max(_COMPACT_MIN_BYTES, 2 * self._snapshot_bytes):
+            return
+        with self._sync_lock, store_lock:
+            if self._journal is None or self._journal_bytes <= max(_COMPACT_MIN_BYTES, 2 * self._snapshot_bytes):
+                return
+            lines, upto = self.take_pending()
+            if lines:
+                self._journal.write("".join(lines))
+                self._journal.flush()
+                os.fsync(self._journal.fileno())
+            self._write_snapshot()
             self._synced_seq = max(self._synced_seq, upto)
 
     def take_pending(self) -> tuple[list[str], int]:
@@ -322,6 +335,7 @@ class Store:
                 seq = self._storage.written_seq
         if depth == 0 and durable:
             self._storage.sync(seq, self._take_pending)
+            self._storage.compact_if_due(self._lock)
 
     def _take_pending(self) -> tuple[list[str], int]:
         with self._lock:
