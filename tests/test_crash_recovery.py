@@ -89,6 +89,7 @@ class Sender:
         self.answered: dict[str, tuple[str, str]] = {}  # text -> (actor id, execution id)
         self.lock = threading.Lock()
         self.counter = 0
+        self.errors: list[BaseException] = []
 
     def next_text(self, prefix: str) -> str | None:
         with self.lock:
@@ -114,7 +115,10 @@ class Sender:
             while text := self.next_text(prefix):
                 try:
                     self.send(session, text)
-                except (requests.ConnectionError, requests.Timeout):
+                except requests.RequestException:  # refused, reset, or cut mid-answer
+                    return
+                except BaseException as exc:  # seen by the test thread
+                    self.errors.append(exc)
                     return
 
 
@@ -177,6 +181,7 @@ def test_sigkilled_server_loses_no_answered_message_and_reruns_no_completed_one(
     if threads:
         for worker in workers:
             worker.join(20)
+    assert not sender.errors, sender.errors
     answered_before = set(sender.answered)
     assert len(answered_before) >= kill_after
 
