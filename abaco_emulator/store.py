@@ -221,6 +221,10 @@ class _JournalStorage(Storage):
     def written_seq(self) -> int:
         return self._written_seq
 
+    @property
+    def synced_seq(self) -> int:
+        return self._synced_seq
+
     def sync(self, seq: int, take_pending: Callable[[], tuple[list[str], int]]) -> None:
         """Make every change up to `seq` durable; one fsync serves all waiting writers."""
         if not self.path:
@@ -276,6 +280,7 @@ class Store:
         self.path = path
         self._lock = threading.RLock()
         self._local = threading.local()
+        self._durable_seq = 0  # the last change a durable transaction made (see _settled)
         self._db = _Database(storage=_JournalStorage, path=path)
         self._storage: _JournalStorage = self._db.storage
         self._doc_ids: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
@@ -334,8 +339,17 @@ class Store:
                 self._local.depth = depth
                 seq = self._storage.written_seq
         if depth == 0 and durable:
+            self._durable_seq = max(self._durable_seq, seq)
             self._storage.sync(seq, self._take_pending)
             self._storage.compact_if_due(self._lock)
+
+    def _settled(self) -> None:
+        """Before a read outside a transaction: wait until every durable write it could see
+        is on disk, so nobody is shown a change (an execution COMPLETE) that a crash
+        could still take back. Usually it is already, or one shared fsync away."""
+        if (self.path and self._storage.synced_seq < self._durable_seq
+                and not getattr(self._local, "depth", 0)):
+            self._storage.sync(self._durable_seq, self._take_pending)
 
     def _take_pending(self) -> tuple[list[str], int]:
         with self._lock:
@@ -351,6 +365,7 @@ class Store:
             self._remember(kind, doc_id, record)
 
     def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        self._settled()
         with self._lock:
             doc_id = self._doc_ids[kind].get(key)
             if doc_id is None:
@@ -386,12 +401,14 @@ class Store:
             return True
 
     def all(self, kind: str) -> list[dict[str, Any]]:
+        self._settled()
         with self._lock:
             raw = self._storage.raw_table(kind)
             return [dict(raw[str(doc_id)]) for doc_id in self._doc_ids[kind].values()]
 
     def by_actor(self, kind: str, actor_id: str, skip: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """The records of `kind` that belong to one actor, oldest first (a page of them)."""
+        self._settled()
         with self._lock:
             raw = self._storage.raw_table(kind)
             ids = self._doc_ids[kind]
@@ -401,10 +418,12 @@ class Store:
 
     def sums_by_actor(self, kind: str, actor_id: str) -> dict[str, int]:
         """Running totals of the summed fields of one actor's records."""
+        self._settled()
         with self._lock:
             return dict(self._sums[kind].get(actor_id) or dict.fromkeys(_SUMMED[kind], 0))
 
     def count_by_actor(self, kind: str, actor_id: str) -> int:
+        self._settled()
         with self._lock:
             return len(self._index[kind].get(actor_id, {}))
 
