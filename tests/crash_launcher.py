@@ -1,0 +1,106 @@
+"""A `serve(db_path=..., runner="local")` process for tests/test_crash_safety.py to kill.
+
+    python tests/crash_launcher.py DB RUNS_FILE [--compact-bytes N] [--die-in-compaction WHEN:K]
+
+The image `crash/count:1` runs a handler that appends "<execution id> <message>" to
+RUNS_FILE (O_APPEND + fsync, so a line written is a run that happened, whatever kills
+the process next) and then sleeps a little, so that executions are running when the
+process is killed. The launcher prints `ready <url>`, serves until SIGTERM, closes the
+server (folding the journal into the file) and prints `closed`.
+
+`--compact-bytes` lowers the store's compaction threshold, so that snapshots are
+rewritten often. `--die-in-compaction WHEN:K` makes the process SIGKILL itself in the
+K-th snapshot rewrite after start-up: `before-rename` (the new snapshot written and
+fsynced, the old one still in place), `after-rename` (the new snapshot in place, the
+journal not yet emptied) or `after-truncate` (the journal just emptied, before anything
+else runs): the moments where a crash meets a half-done compaction.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+import time
+
+import abaco_emulator
+from abaco_emulator import store
+
+IMAGE = "crash/count:1"
+
+
+def count(ctx) -> None:
+    """Record this run durably, then take a few milliseconds, as real work would."""
+    fd = os.open(os.environ["CRASH_RUNS_FILE"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, f"{ctx['execution_id']} {ctx['raw_message']}\n".encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    time.sleep(0.003)
+
+
+class _OsDyingInCompaction:
+    """The `os` module as the store sees it, but `replace` (the snapshot's rename) kills
+    the process at the chosen moment of the K-th call once armed."""
+
+    def __init__(self, when: str, nth: int) -> None:
+        self.when = when
+        self.nth = nth
+        self.calls = 0
+        self.armed = False
+
+    def __getattr__(self, name: str):
+        return getattr(os, name)
+
+    def replace(self, src: str, dst: str) -> None:
+        due = False
+        if self.armed:
+            self.calls += 1
+            due = self.calls == self.nth
+        if due and self.when == "before-rename":
+            os.kill(os.getpid(), signal.SIGKILL)
+        os.replace(src, dst)
+        if due and self.when == "after-rename":
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.fsyncs_to_truncation = 2 if due else None  # the directory's, then the emptied journal's
+
+    fsyncs_to_truncation = None
+
+    def fsync(self, fd: int) -> None:
+        os.fsync(fd)
+        if self.when == "after-truncate" and self.fsyncs_to_truncation is not None:
+            self.fsyncs_to_truncation -= 1
+            if self.fsyncs_to_truncation == 0:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("db")
+    parser.add_argument("runs_file")
+    parser.add_argument("--compact-bytes", type=int, default=None)
+    parser.add_argument("--die-in-compaction", default=None, metavar="WHEN:K")
+    args = parser.parse_args()
+    os.environ["CRASH_RUNS_FILE"] = args.runs_file
+    if args.compact_bytes is not None:
+        store._COMPACT_MIN_BYTES = args.compact_bytes
+    dying = None
+    if args.die_in_compaction:
+        when, nth = args.die_in_compaction.split(":")
+        dying = store.os = _OsDyingInCompaction(when, int(nth))
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    server = abaco_emulator.serve(db_path=args.db, runner="local", port=0)
+    server.emulator.register_image(IMAGE, count)
+    if dying is not None:
+        dying.armed = True  # the snapshot written at start-up does not count
+    print(f"ready {server.url}", flush=True)
+    stop.wait()
+    server.close()
+    print("closed", flush=True)
+
+
+if __name__ == "__main__":
+    main()

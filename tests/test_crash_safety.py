@@ -1,0 +1,472 @@
+"""Crash safety: a persistent server killed with SIGKILL while clients send 1,000 messages
+to actors that are executing, then restarted on the same file.
+
+What engine.py documents, and what is checked here at several kill points (after 1, 100
+and 500 answered sends, right after the last one, and inside a store compaction):
+
+* every message answered with an executionId is executed (COMPLETE, and its handler's
+  run is on record);
+* an execution COMPLETE at the kill never runs again; one that was not (queued, or
+  RUNNING: it "runs again from the start") runs exactly once more;
+* the database file is valid JSON that plain TinyDB loads, at the kill and after the
+  restarted server closes;
+* actors, state, permissions, nonces and aliases that a client was answered for are
+  intact.
+
+The server is `tests/crash_launcher.py` in a child process (the local runner's handlers
+must be registered from Python). Its handler appends "<execution id> <message>" to a
+file with fsync, so that file is the ground truth of which runs happened. What was
+durable at the kill is read from a copy of the database taken before the restart.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import requests
+from tinydb import TinyDB
+
+from abaco_emulator.store import Store
+
+HERE = Path(__file__).resolve().parent
+LAUNCHER = HERE / "crash_launcher.py"
+IMAGE = "crash/count:1"
+TOTAL = 1000
+SENDERS = 4
+COMPACT_BYTES = 16 * 1024  # compactions every few hundred messages instead of every 8 MB
+
+
+class Server:
+    """One emulator process on the database file, killed or stopped by the test."""
+
+    def __init__(self, command: list[str], ready_prefix: str, timeout: float = 30) -> None:
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.pid = self.process.pid
+        deadline = time.monotonic() + timeout
+        lines = []
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith(ready_prefix):
+                self.url = line[len(ready_prefix):].split()[0]
+                self.api = self.url + "/actors/v2"
+                return
+        self.process.kill()
+        raise AssertionError(f"the server did not start: {''.join(lines)!r}")
+
+    @classmethod
+    def local(cls, tmp_path: Path, *extra: str) -> "Server":
+        return cls([sys.executable, str(LAUNCHER), str(tmp_path / "abaco.json"), str(tmp_path / "runs.txt"),
+                    "--compact-bytes", str(COMPACT_BYTES), *extra], "ready ")
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.wait_dead(10)
+
+    def wait_dead(self, timeout: float) -> None:
+        assert self.process.wait(timeout) == -signal.SIGKILL
+        self.process.stdout.close()
+
+    def stop(self, closed_line: str) -> None:
+        """SIGTERM: the server closes cleanly (journal folded into the file)."""
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(30) == 0
+        assert closed_line in self.process.stdout.read()
+        self.process.stdout.close()
+
+    def ensure_gone(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def call(session: requests.Session, method: str, url: str, **kwargs):
+    response = session.request(method, url, timeout=20, **kwargs)
+    assert response.status_code < 300, f"{method} {url}: {response.status_code} {response.text}"
+    return response.json()["result"]
+
+
+class Clients:
+    """What the clients were told: every answered send and change, and the calls that
+    died with the server (in doubt: they may or may not have been stored)."""
+
+    def __init__(self, actors: list[str], stateful: list[str]) -> None:
+        self.actors = actors
+        self.stateful = stateful
+        self.lock = threading.Lock()
+        self.attempted = 0
+        self.answered: dict[str, str] = {}  # message text -> execution id
+        self.in_doubt: set[str] = set()
+        self.states: dict[str, list[tuple[dict, bool]]] = {a: [] for a in stateful}  # (state, answered)
+        self.aliases: dict[str, str] = {}
+        self.permissions: dict[str, dict[str, str]] = {a: {} for a in actors}
+        self.nonces: dict[str, str] = {}  # nonce id -> actor id
+        self.errors: list[BaseException] = []  # anything but the server's death
+        self.api = ""
+
+    def next_text(self, prefix: str) -> str | None:
+        with self.lock:
+            if self.attempted >= TOTAL:
+                return None
+            self.attempted += 1
+            return f"{prefix}{self.attempted}"
+
+    def send(self, prefix: str, stop: threading.Event) -> None:
+        """Send messages round the actors until TOTAL were tried, `stop`, or the server dies."""
+        try:
+            self._send(prefix, stop)
+        except BaseException as exc:
+            self.errors.append(exc)
+
+    def _send(self, prefix: str, stop: threading.Event) -> None:
+        with requests.Session() as session:
+            while not stop.is_set() and (text := self.next_text(prefix)):
+                actor_id = self.actors[int(text.lstrip(prefix)) % len(self.actors)]
+                try:
+                    result = call(session, "POST", f"{self.api}/{actor_id}/messages", json={"message": text})
+                except (requests.ConnectionError, requests.Timeout):
+                    with self.lock:
+                        self.in_doubt.add(text)
+                    return
+                with self.lock:
+                    self.answered[text] = result["executionId"]
+
+    def change(self, stop: threading.Event) -> None:
+        """State updates, permissions, nonces and aliases while the messages flow."""
+        try:
+            self._change(stop)
+        except BaseException as exc:
+            self.errors.append(exc)
+
+    def _change(self, stop: threading.Event) -> None:
+        n = 0
+        with requests.Session() as session:
+            while not stop.is_set():
+                n += 1
+                actor_id = self.actors[n % len(self.actors)]
+                stateful = self.stateful[n % len(self.stateful)]
+                state = {"n": n, "by": "change"}
+                self.states[stateful].append((state, False))
+                try:
+                    call(session, "POST", f"{self.api}/{stateful}/state", json=state)
+                    self.states[stateful][-1] = (state, True)
+                    user = f"user{n}"
+                    call(session, "POST", f"{self.api}/{actor_id}/permissions", json={"user": user, "level": "READ"})
+                    self.permissions[actor_id][user] = "READ"
+                    nonce = call(session, "POST", f"{self.api}/{actor_id}/nonces", json={"maxUses": 3, "level": "READ"})
+                    self.nonces[nonce["id"]] = actor_id
+                    call(session, "POST", f"{self.api}/aliases", json={"alias": f"al{n}", "actorId": actor_id})
+                    self.aliases[f"al{n}"] = actor_id
+                except (requests.ConnectionError, requests.Timeout):
+                    return
+
+
+def make_actors(api: str) -> Clients:
+    """Two stateful and two stateless actors (four executions at once), each with a
+    state or a permission, a nonce and an alias made before any message."""
+    with requests.Session() as session:
+        ids = []
+        for n, stateless in enumerate([False, False, True, True]):
+            ids.append(call(session, "POST", api, json={"image": IMAGE, "name": f"a{n}", "stateless": stateless})["id"])
+        clients = Clients(ids, ids[:2])
+        clients.api = api
+        for n, actor_id in enumerate(ids):
+            call(session, "POST", f"{api}/{actor_id}/permissions", json={"user": "bob", "level": "EXECUTE"})
+            clients.permissions[actor_id]["bob"] = "EXECUTE"
+            clients.nonces[call(session, "POST", f"{api}/{actor_id}/nonces",
+                                json={"maxUses": 5, "level": "EXECUTE"})["id"]] = actor_id
+            call(session, "POST", f"{api}/aliases", json={"alias": f"first{n}", "actorId": actor_id})
+            clients.aliases[f"first{n}"] = actor_id
+        for actor_id in ids[:2]:
+            call(session, "POST", f"{api}/{actor_id}/state", json={"kept": actor_id})
+            clients.states[actor_id].append(({"kept": actor_id}, True))
+    return clients
+
+
+def load(clients: Clients, prefix: str, changes: bool) -> tuple[threading.Event, list[threading.Thread]]:
+    stop = threading.Event()
+    threads = [threading.Thread(target=clients.send, args=(prefix, stop), name=f"crash-sender-{n}")
+               for n in range(SENDERS)]
+    if changes:
+        threads.append(threading.Thread(target=clients.change, args=(stop,), name="crash-changes"))
+    for thread in threads:
+        thread.start()
+    return stop, threads
+
+
+def finish(clients: Clients, stop: threading.Event, threads: list[threading.Thread], now: bool = True) -> None:
+    """Join the clients: at once (`now`), or once they sent all they had to."""
+    if now:
+        stop.set()
+    for thread in threads:
+        thread.join(30)
+    assert not any(t.is_alive() for t in threads), "a client hangs"
+    assert not clients.errors, clients.errors[:3]
+
+
+def runs(tmp_path: Path) -> Counter:
+    """Execution id -> how many times its handler ran."""
+    path = tmp_path / "runs.txt"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return Counter(line.split(" ", 1)[0] for line in lines)
+
+
+def assert_plain_json_database(path: Path) -> dict:
+    """The file alone is valid JSON and plain TinyDB reads it; returns the tables."""
+    tables = json.loads(path.read_text())
+    with TinyDB(str(path), access_mode="r") as db:
+        assert len(db.table("actors")) == len(tables.get("actors", {}))
+    return tables
+
+
+def durable_statuses(tmp_path: Path) -> dict[str, str]:
+    """What the killed server had made durable: execution id -> status, read from a copy
+    of the file and its journal (the restart must find exactly this)."""
+    copy = Path(tempfile.mkdtemp(dir=tmp_path, prefix="at-kill-"))
+    for name in ("abaco.json", "abaco.json.journal"):
+        if (tmp_path / name).exists():
+            shutil.copy(tmp_path / name, copy / name)
+    store = Store(str(copy / "abaco.json"))
+    try:
+        return {e["id"]: e["status"] for e in store.all("executions")}
+    finally:
+        store.close()
+
+
+def executions(session: requests.Session, api: str, actor_id: str) -> list[dict]:
+    listed = call(session, "GET", f"{api}/{actor_id}/executions", params={"limit": 100000})
+    ids = [e["id"] for e in listed["executions"]]
+    assert len(ids) == len(set(ids)) == listed["totalExecutions"], f"duplicated executions of {actor_id}"
+    return listed["executions"]
+
+
+def wait_all_complete(session: requests.Session, api: str, clients: Clients, timeout: float = 60) -> dict[str, dict]:
+    """Every execution of every actor, once none is left queued or running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = {e["id"]: dict(e, actorId=a) for a in clients.actors for e in executions(session, api, a)}
+        waiting = [e for e in found.values() if e["status"] != "COMPLETE"]
+        missing = [t for t, e in clients.answered.items() if e not in found]
+        if not waiting and not missing:
+            return found
+        assert time.monotonic() < deadline, (f"after the restart {len(waiting)} executions are not COMPLETE "
+                                             f"({waiting[:3]}) and {len(missing)} answered are missing")
+        time.sleep(0.05)
+
+
+def check_restarted(session: requests.Session, api: str, clients: Clients, tmp_path: Path,
+                    at_kill: dict[str, str], runs_at_kill: Counter) -> dict[str, dict]:
+    final = wait_all_complete(session, api, clients)
+    ran = runs(tmp_path)
+    texts = {}
+    for line in (tmp_path / "runs.txt").read_text().splitlines():
+        execution_id, text = line.split(" ", 1)
+        assert texts.setdefault(execution_id, text) == text
+    # every answered message executed, and nothing executed that no client sent
+    for text, execution_id in clients.answered.items():
+        assert final[execution_id]["status"] == "COMPLETE" and texts.get(execution_id) == text, text
+    assert set(ran) == set(final), "a run without an execution, or an execution that never ran"
+    assert set(texts.values()) <= set(clients.answered) | clients.in_doubt, "an execution of a message never sent"
+    # COMPLETE at the kill: never again; anything else: exactly once more than at the kill
+    rerun = [e for e, status in at_kill.items() if status == "COMPLETE" and ran[e] != 1]
+    assert not rerun, f"executions COMPLETE at the kill ran again: {rerun[:5]}"
+    wrong = {e: (runs_at_kill[e], ran[e]) for e in final
+             if at_kill.get(e) != "COMPLETE" and ran[e] != runs_at_kill[e] + 1}
+    assert not wrong, f"(runs at the kill, runs in all) of executions not COMPLETE at the kill: {list(wrong.items())[:5]}"
+    for actor_id in clients.actors:
+        assert call(session, "GET", f"{api}/{actor_id}/messages")["messages"] == 0
+    # what the clients were answered for is intact
+    listed = call(session, "GET", api)
+    assert sorted(a["id"] for a in listed) == sorted(clients.actors)
+    for actor_id in clients.actors:
+        permissions = call(session, "GET", f"{api}/{actor_id}/permissions")
+        assert clients.permissions[actor_id].items() <= permissions.items(), actor_id
+    for nonce_id, actor_id in clients.nonces.items():
+        nonce = call(session, "GET", f"{api}/{actor_id}/nonces/{nonce_id}")
+        assert nonce["remainingUses"] == nonce["maxUses"], nonce
+    for alias, actor_id in clients.aliases.items():
+        assert call(session, "GET", f"{api}/aliases/{alias}")["actorId"] == actor_id, alias
+    for actor_id, history in clients.states.items():
+        last = max(i for i, (_, answered) in enumerate(history) if answered)
+        allowed = [state for state, _ in history[last:]]  # the last answered, or a later one in doubt
+        assert call(session, "GET", f"{api}/{actor_id}/state")["state"] in allowed, actor_id
+    return final
+
+
+def crash_and_restart(tmp_path: Path, kill_after: int | None = None, die_in_compaction: str | None = None) -> None:
+    first = Server.local(tmp_path, *(["--die-in-compaction", die_in_compaction] if die_in_compaction else []))
+    try:
+        clients = make_actors(first.api)
+        stop, threads = load(clients, "m", changes=True)
+        if die_in_compaction:
+            first.wait_dead(60)  # it kills itself inside the compaction
+        else:
+            deadline = time.monotonic() + 60
+            while len(clients.answered) < kill_after and time.monotonic() < deadline:
+                time.sleep(0.002)
+            first.kill()
+        finish(clients, stop, threads)
+    finally:
+        first.ensure_gone()
+    runs_at_kill = runs(tmp_path)
+    assert 0 < len(clients.answered) < TOTAL or kill_after == TOTAL, len(clients.answered)
+    assert_plain_json_database(tmp_path / "abaco.json")
+    at_kill = durable_statuses(tmp_path)
+    missing = [t for t, e in clients.answered.items() if e not in at_kill]
+    assert not missing, f"answered messages not durable at the kill: {missing[:5]}"
+
+    second = Server.local(tmp_path)
+    try:
+        clients.api = second.api
+        stop, threads = load(clients, "n", changes=False)  # new messages meet the recovered ones
+        finish(clients, stop, threads, now=False)
+        assert len(clients.answered) + len(clients.in_doubt) == TOTAL
+        with requests.Session() as session:
+            final = check_restarted(session, second.api, clients, tmp_path, at_kill, runs_at_kill)
+        second.stop("closed")
+    finally:
+        second.ensure_gone()
+
+    tables = assert_plain_json_database(tmp_path / "abaco.json")
+    assert not os.path.getsize(tmp_path / "abaco.json.journal"), "the journal was not folded in at close"
+    assert {d["id"]: d["status"] for d in tables["executions"].values()} == dict.fromkeys(final, "COMPLETE")
+    assert not tables.get("messages"), "messages left in the closed file"
+
+
+@pytest.mark.parametrize("kill_after", [1, 100, 500, TOTAL],
+                         ids=["after-1-send", "after-100-sends", "after-500-sends", "after-the-last-send"])
+def test_sigkilled_server_runs_every_answered_message_once_more_at_most(tmp_path, kill_after):
+    crash_and_restart(tmp_path, kill_after=kill_after)
+
+
+@pytest.mark.parametrize("when", ["before-rename", "after-rename", "after-truncate"])
+def test_server_killed_inside_a_store_compaction_loses_and_reruns_nothing(tmp_path, when):
+    crash_and_restart(tmp_path, die_in_compaction=f"{when}:2")
+
+
+def test_store_compacting_under_concurrent_writers_neither_hangs_nor_loses_a_write(tmp_path, monkeypatch):
+    """Compaction ran inside a write while holding the store lock and took the sync lock,
+    which a concurrent sync holds while it takes the store lock: a deadlock."""
+    from abaco_emulator import store as store_module
+    monkeypatch.setattr(store_module, "_COMPACT_MIN_BYTES", 4096)
+    path = str(tmp_path / "db.json")
+    store = Store(path)
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for i in range(300):
+                store.insert("executions", {"id": f"{n}-{i}", "actor_id": f"a{n}", "status": "SUBMITTED",
+                                            "logs": "x" * 50})
+                store.update("executions", f"{n}-{i}", {"status": "COMPLETE"})
+                if i % 3 == 0:
+                    store.delete("executions", f"{n}-{i}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,), daemon=True) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    assert not any(t.is_alive() for t in threads), "writers deadlocked in a compaction"
+    assert not errors, errors
+    assert os.path.getsize(path) > 4096, "no compaction happened"
+    expected = {f"{n}-{i}" for n in range(8) for i in range(300) if i % 3}
+    # reopened without close(), as after a crash: every acknowledged write is there
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("db.json", "db.json.journal"):
+        shutil.copy(tmp_path / name, copy / name)
+    store.close()
+    reopened = Store(str(copy / "db.json"))
+    try:
+        assert {e["id"]: e["status"] for e in reopened.all("executions")} == dict.fromkeys(expected, "COMPLETE")
+    finally:
+        reopened.close()
+
+
+BUSYBOX = "abaco-emulator/busybox:test"
+
+
+def containers_of(docker_client, pid: int) -> list:
+    return docker_client.containers.list(all=True, filters={"label": f"abaco-emulator.pid={pid}"})
+
+
+def workdirs_of(pid: int) -> list[str]:
+    return [n for n in os.listdir(tempfile.gettempdir()) if n.startswith(f"abaco-docker-{pid}-")]
+
+
+@pytest.mark.docker
+def test_sigkilled_docker_server_leaves_no_container_and_runs_every_answered_message(tmp_path, docker_client,
+                                                                                      images):
+    """`abaco-emulator serve --db FILE` (the Docker runner) killed while containers run:
+    the restarted server removes the dead one's containers and temp dirs at start, runs
+    every answered message, and reruns none that was COMPLETE (same start time)."""
+    command = [sys.executable, "-m", "abaco_emulator", "serve", "--db", str(tmp_path / "abaco.json"), "--port", "0"]
+    first = Server(command, "ready: ")
+    answered: dict[str, tuple[str, str]] = {}  # text -> (actor id, execution id)
+    try:
+        with requests.Session() as session:
+            actors = [call(session, "POST", first.api, json={
+                "image": BUSYBOX, "stateless": stateless,
+                "defaultEnvironment": {"SCRIPT": 'echo "ran $MSG"; sleep 0.3'}})["id"] for stateless in (False, True)]
+            for n in range(8):
+                actor_id = actors[n % 2]
+                sent = call(session, "POST", f"{first.api}/{actor_id}/messages", json={"message": f"m{n}"})
+                answered[f"m{n}"] = (actor_id, sent["executionId"])
+            deadline = time.monotonic() + 60
+            while not [e for a in actors for e in executions(session, first.api, a) if e["status"] == "COMPLETE"] \
+                    or not [c for c in containers_of(docker_client, first.pid) if c.status == "running"]:
+                assert time.monotonic() < deadline, "no execution completed while another runs"
+                time.sleep(0.05)
+        first.kill()
+    finally:
+        first.ensure_gone()
+    assert containers_of(docker_client, first.pid), "no container of the killed server to sweep: the test proves nothing"
+    assert_plain_json_database(tmp_path / "abaco.json")
+    copy = Path(tempfile.mkdtemp(dir=tmp_path))
+    for name in ("abaco.json", "abaco.json.journal"):
+        shutil.copy(tmp_path / name, copy / name)
+    store = Store(str(copy / "abaco.json"))
+    complete_at_kill = {e["id"]: e for e in store.all("executions") if e["status"] == "COMPLETE"}
+    store.close()
+    assert complete_at_kill
+
+    second = Server(command, "ready: ")
+    try:
+        assert not containers_of(docker_client, first.pid), "the dead server's containers were not swept at start"
+        assert not workdirs_of(first.pid), "the dead server's temp dirs were not swept at start"
+        with requests.Session() as session:
+            for n in range(8, 10):
+                sent = call(session, "POST", f"{second.api}/{actors[0]}/messages", json={"message": f"m{n}"})
+                answered[f"m{n}"] = (actors[0], sent["executionId"])
+            deadline = time.monotonic() + 90
+            while True:
+                final = {e["id"]: e for a in actors for e in executions(session, second.api, a)}
+                if all(final.get(e, {}).get("status") == "COMPLETE" for _, e in answered.values()):
+                    break
+                assert time.monotonic() < deadline, f"not all COMPLETE after the restart: {final}"
+                time.sleep(0.1)
+            for text, (actor_id, execution_id) in answered.items():
+                logs = call(session, "GET", f"{second.api}/{actor_id}/executions/{execution_id}/logs")["logs"]
+                assert logs == f"ran {text}\n", (text, logs)
+                if execution_id in complete_at_kill:  # not run again: the times of its only run
+                    assert final[execution_id]["startTime"] == complete_at_kill[execution_id]["start_time"]
+        second.stop("abaco-emulator: stopped")
+    finally:
+        second.ensure_gone()
+    assert not containers_of(docker_client, second.pid), "containers left by the closed server"
