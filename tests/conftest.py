@@ -68,6 +68,24 @@ def pytest_sessionfinish(session, exitstatus):
         mine = {"label": [LABEL_INSTANCE, f"{LABEL_PID}={os.getpid()}"]}
         left += [c.name for c in client.containers.list(all=True, filters=mine)]
         client.close()
+    left += _open_emulators_and_threads()
     if left:
         print(f"\nabaco-emulator leaked after the test session: {left}")
         session.exitstatus = 1
+
+
+def _open_emulators_and_threads(grace: float = 5.0) -> list[str]:
+    """Emulators never closed, and emulator or non-daemon threads still alive (after a
+    moment for those of the last closed emulator to end)."""
+    import threading
+    import time
+    from abaco_emulator.emulator import _open_emulators
+
+    def alive() -> list[str]:
+        return [f"thread {t.name}" for t in threading.enumerate() if t is not threading.main_thread()
+                and (t.name.startswith(("abaco-", "waitress-")) or not t.daemon)]
+
+    deadline = time.monotonic() + grace
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [f"open emulator {e!r}" for e in list(_open_emulators)] + alive()
