@@ -239,7 +239,7 @@ class Engine:
         actor = self.store.get("actors", actor_id)
         started = []
         with self._lock:
-            if self._closed:
+            if self._closed or actor is None:  # closed, or the actor was deleted meanwhile
                 return started
             for _ in range(count):
                 worker = Worker(self, actor_id, actor["revision"])
@@ -261,14 +261,15 @@ class Engine:
 
     def restart_actor(self, actor_id: str) -> None:
         """New image or forced update: old workers finish what they run, new ones start."""
-        old = self.workers_of(actor_id)
-        for worker in old:
-            worker.stop(force=False)
-        with self.store.transaction():
-            for record in self.store.by_actor("workers", actor_id):
-                if record["status"] == models.WORKER_ERROR:
-                    self.store.delete("workers", record["id"])
-        self.add_workers(actor_id, max(1, len([w for w in old if w.is_alive()])))
+        with self._lock:  # with stop_worker's replacement, a stateful actor could get two
+            old = self.workers_of(actor_id)
+            for worker in old:
+                worker.stop(force=False)
+            with self.store.transaction():
+                for record in self.store.by_actor("workers", actor_id):
+                    if record["status"] == models.WORKER_ERROR:
+                        self.store.delete("workers", record["id"])
+            self.add_workers(actor_id, max(1, len([w for w in old if w.is_alive()])))
 
     def prepare_image(self, worker: Worker, image: str) -> bool:
         """Make the image ready for `worker`; on failure the actor goes to ERROR (False).
@@ -312,13 +313,24 @@ class Engine:
             self._mailboxes.pop(actor_id, None)
 
     def stop_worker(self, worker_id: str) -> None:
-        with self._lock:
+        """deleteWorker. The actor's last worker is replaced at once (as Abaco's
+        ensure_one_worker would on the next message): its queued and later messages
+        must not wait for a worker that never comes."""
+        with self._lock:  # as restart_actor: one of them decides on a replacement
             worker = self._workers.get(worker_id)
+            if worker is not None:
+                last = not worker.stopping and not any(
+                    w is not worker and w.actor_id == worker.actor_id and not w.stopping
+                    for w in self._workers.values())
+                self.set_worker_status(worker_id, models.WORKER_SHUTTING_DOWN)
+                worker.stop(force=False)
+                actor = self.store.get("actors", worker.actor_id) if last else None
+                if actor is not None and actor["status"] != models.SHUTTING_DOWN:
+                    self.add_workers(worker.actor_id, 1)
         if worker is None:
             self.store.delete("workers", worker_id)
             return
-        self.set_worker_status(worker_id, models.WORKER_SHUTTING_DOWN)
-        worker.stop(force=True)
+        worker.stop(force=True)  # ends its running execution (outside the lock: a runner call)
 
     def set_worker_status(self, worker_id: str, status: str) -> None:
         if self.store.get("workers", worker_id) is not None:

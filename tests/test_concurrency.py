@@ -212,3 +212,87 @@ def test_eight_http_clients_lose_and_duplicate_no_execution():
         server.emulator.drain(60)
         workload.check(HttpActors(server.api_url))
         assert sum(map(len, workload.accepted.values())) > THREADS * 30
+
+
+# -- workers, updates and deletes racing, with the store compacting under the load ------------
+
+def worker_load(ag, admin, shared: dict[str, bool], number: int, calls: int, accepted: dict, lock, failures,
+                races: list) -> None:
+    """One thread of sends, addWorker/deleteWorker, image updates (worker restarts), nonce
+    sends, private actors deleted by any thread; records each accepted execution."""
+    from requests import HTTPError
+    rng = random.Random(1000 + number)
+    try:
+        for i in range(calls):
+            actor_id = rng.choice(list(shared))
+            roll = rng.random()
+            try:
+                if roll < 0.4:
+                    execution_id = ag.actors.sendMessage(actorId=actor_id, body={"message": f"w{number}-{i}"}).executionId
+                    with lock:
+                        accepted[actor_id].append(execution_id)
+                elif roll < 0.5:
+                    if shared[actor_id] and len(ag.actors.listWorkers(actorId=actor_id)) < 6:
+                        admin.actors.addWorker(actorId=actor_id, body={"num": 1})
+                elif roll < 0.6:
+                    workers = ag.actors.listWorkers(actorId=actor_id)
+                    if workers:
+                        ag.actors.deleteWorker(actorId=actor_id, workerId=rng.choice(workers).id)
+                elif roll < 0.68:
+                    ag.actors.update(actorId=actor_id, body={"image": rng.choice([IMAGE, "quick:2"]),
+                                                             "stateless": shared[actor_id]})
+                elif roll < 0.76:
+                    nonce = ag.actors.addNonce(actorId=actor_id, body={"maxUses": 1, "level": "EXECUTE"})
+                    execution_id = ag.as_user("nobody").actors.sendMessage(
+                        actorId=actor_id, body={"message": "by nonce"}, nonce=nonce.id).executionId
+                    with lock:
+                        accepted[actor_id].append(execution_id)
+                elif roll < 0.86:
+                    private = ag.actors.add(body={"image": IMAGE, "stateless": rng.random() < 0.5}).id
+                    ag.actors.sendMessage(actorId=private, body={"message": "doomed"})
+                    ag.actors.delete(actorId=private)
+                else:
+                    found = ag.actors.getSearch(search_type="workers", q=json.dumps({"actor_id": actor_id}))
+                    assert found["_metadata"]["total_count"] == len(found.search)
+            except HTTPError as exc:  # a worker another thread deleted first, or too many workers
+                assert exc.response.status_code in (400, 404), exc.response.text
+                with lock:
+                    races.append(exc.response.json()["message"])
+    except BaseException as exc:
+        failures.append(exc)
+
+
+def test_racing_worker_deletes_updates_and_compactions_leave_every_actor_a_worker(tmp_path, monkeypatch):
+    from abaco_emulator import store
+    monkeypatch.setattr(store, "_COMPACT_MIN_BYTES", 32 * 1024)  # compactions during the load
+    with AbacoEmulator(runner="local", db_path=str(tmp_path / "abaco.json")) as ag:
+        admin = ag.as_user("admin", roles=["Internal/abaco-admin"])
+        for image in (IMAGE, "quick:2"):
+            ag.register_image(image, quick)
+        shared = {ag.actors.add(body={"image": IMAGE, "stateless": n % 2 == 0}).id: n % 2 == 0 for n in range(4)}
+        accepted: dict[str, list[str]] = defaultdict(list)
+        lock, failures, races = threading.Lock(), [], []
+        threads = [threading.Thread(target=worker_load, name=f"load-{n}",
+                                    args=(ag, admin, shared, n, 150, accepted, lock, failures, races))
+                   for n in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert not any(t.is_alive() for t in threads), "a client thread hangs"
+        assert not failures, failures[:3]
+        assert all("Worker not found" in m or "at most" in m or "No actor" in m for m in races), set(races)
+        ag.drain(60)  # hangs if an actor was left without a worker
+        for actor_id, stateless in shared.items():
+            listed = ag.actors.listExecutions(actorId=actor_id, limit=100000)
+            ids = [e["id"] for e in listed.executions]
+            assert sorted(ids) == sorted(accepted[actor_id]) and len(ids) == listed.totalExecutions
+            assert {e["status"] for e in listed.executions} == {"COMPLETE"}
+            assert ag.actors.getMessages(actorId=actor_id).messages == 0
+            live = [w for w in ag.actors.listWorkers(actorId=actor_id) if w.status != "SHUTTING_DOWN"]
+            assert live if stateless else len(live) == 1, (actor_id, live)
+        assert sorted(a.id for a in ag.actors.list()) == sorted(shared)
+    # and the file, compacted under the load, reopens with the same executions
+    with AbacoEmulator(runner="local", db_path=str(tmp_path / "abaco.json")) as again:
+        for actor_id in shared:
+            assert again.actors.listExecutions(actorId=actor_id, limit=100000).totalExecutions == len(accepted[actor_id])
