@@ -45,6 +45,10 @@ TOTAL = 1000
 SENDERS = 4
 COMPACT_BYTES = 16 * 1024  # compactions every few hundred messages instead of every 8 MB
 
+# What a request meets when the server is killed under it: no connection, or an answer
+# cut in the middle (then the request is in doubt, never an error of the test).
+SERVER_DIED = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
 
 class Server:
     """One emulator process on the database file, killed or stopped by the test."""
@@ -136,7 +140,7 @@ class Clients:
                 actor_id = self.actors[int(text.lstrip(prefix)) % len(self.actors)]
                 try:
                     result = call(session, "POST", f"{self.api}/{actor_id}/messages", json={"message": text})
-                except (requests.ConnectionError, requests.Timeout):
+                except SERVER_DIED:
                     with self.lock:
                         self.in_doubt.add(text)
                     return
@@ -169,7 +173,7 @@ class Clients:
                     self.nonces[nonce["id"]] = actor_id
                     call(session, "POST", f"{self.api}/aliases", json={"alias": f"al{n}", "actorId": actor_id})
                     self.aliases[f"al{n}"] = actor_id
-                except (requests.ConnectionError, requests.Timeout):
+                except SERVER_DIED:
                     return
 
 
