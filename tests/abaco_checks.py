@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -107,3 +108,18 @@ class Gate:
         """Wait until `count` executions have entered the handler in total."""
         with self._count:
             return self._count.wait_for(lambda: len(self.entered) >= count, timeout)
+
+
+def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):
+    """The first true value of `predicate()`, asked every 50 ms; AssertionError after `timeout`.
+
+    For what the emulator has no wait of its own for (a container seen by Docker).
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not reached within {timeout} s")
+

@@ -17,7 +17,6 @@ import os
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,8 @@ import pytest
 from abaco_emulator import AbacoEmulator
 from abaco_emulator.errors import ExecutionTimeout
 from abaco_emulator.models import LOG_LIMIT, LOG_TRUNCATED_SUFFIX, MAX_RESULT_BYTES
+
+from abaco_checks import wait_until
 
 from faults_support import DaemonProxy, PeakMemory, memory_measurable
 
@@ -85,16 +86,6 @@ def assert_healthy(ag, actor_id: str, **environment: str) -> None:
     assert logs(ag, actor_id, ex.id) == "healthy after\n"
     assert ag.actors.get(actorId=actor_id).status == "READY"
     ag._emulator.raise_background_errors()
-
-
-def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
 def assert_truncated_at_abaco_limit(text: str, fill: str) -> None:
@@ -472,88 +463,84 @@ def test_docker_missing_image_errors_the_actor_until_an_update_runs_the_waiting_
     assert_healthy(dag, actor.id)
 
 
-@docker_only
-def test_docker_daemon_stopped_mid_run_errors_the_execution_and_later_messages_wait_for_it(
-        images, docker_client, tmp_path):
-    # Never the real daemon (others use it): the emulator's client talks to a proxy
-    # of its socket, and stopping the proxy is stopping the daemon.
+@pytest.fixture
+def proxied(images, docker_client, tmp_path):
+    """A Docker emulator whose client talks to the daemon through a proxy the test can
+    stop, freeze and restart (never the real daemon: others use it). Afterwards none of
+    its containers may be left."""
     if not os.path.exists("/var/run/docker.sock"):
         pytest.skip("the engine does not listen on /var/run/docker.sock")
     import docker
     proxy = DaemonProxy(str(tmp_path / "docker.sock"))
     proxy.start()
-    client = docker.DockerClient(base_url=proxy.url, timeout=5)
-    ag = AbacoEmulator(runner="docker", docker_client=client)
-    instance = {"label": f"{LABEL_INSTANCE}={ag.runner.instance}"}
-    try:
-        actor = busybox_actor(ag, "echo started; sleep 60")
-        sent = ag.actors.sendMessage(actorId=actor.id, body={"message": "m"})
-        running = wait_until(lambda: docker_client.containers.list(filters=instance), what="a running container")
-        wait_until(lambda: b"started" in running[0].logs(), what="the actor's first line")
-        proxy.stop()
-        ex = ag.wait_for_execution(actor.id, sent.executionId, timeout=30)
-        out = logs(ag, actor.id, ex.id)
-        assert ex.status == "ERROR", out
-        assert out.startswith("started\n"), out  # what the actor wrote before is kept
-        assert "the Docker engine stopped answering while execution" in out
-        assert_recorded(ag, actor.id, ex)
-        # Sent while the daemon is down: it waits (the actor is in ERROR, saying why)
-        # and runs once the daemon is back, as a message to a real Abaco actor would.
-        down = ag.actors.sendMessage(actorId=actor.id, body={"message": "while down"},
-                                     environment={"SCRIPT": "echo ran"})
-        waiting = wait_until(lambda: ag.actors.get(actorId=actor.id).status == "ERROR"
-                             and ag.actors.get(actorId=actor.id), what="the actor in ERROR")
-        assert "does not answer" in waiting.statusMessage and "wait" in waiting.statusMessage
-        assert ag.actors.getExecution(actorId=actor.id, executionId=down.executionId).status == "SUBMITTED"
-        assert ag.actors.getMessages(actorId=actor.id).messages == 1
-        proxy.start()
-        during = ag.wait_for_execution(actor.id, down.executionId, timeout=30)
-        assert (during.status, logs(ag, actor.id, during.id)) == ("COMPLETE", "ran\n")
-        assert_healthy(ag, actor.id)
-        assert ag.actors.get(actorId=actor.id).status == "READY"
-        # the container cut off from the emulator is removed once the daemon is back
-        assert not docker_client.containers.list(all=True, filters={"id": running[0].id})
-    finally:
+    made = []
+
+    def emulator(client_timeout: float):
+        client = docker.DockerClient(base_url=proxy.url, timeout=client_timeout)
+        ag = AbacoEmulator(runner="docker", docker_client=client)
+        made.append((ag, client))
+        return proxy, ag, {"label": f"{LABEL_INSTANCE}={ag.runner.instance}"}
+
+    yield emulator
+    proxy.thaw()
+    left = []
+    for ag, client in made:
         ag.close()
-        left = docker_client.containers.list(all=True, filters=instance)
-        for container in left:
-            container.remove(force=True)
+        left += docker_client.containers.list(all=True, filters={"label": f"{LABEL_INSTANCE}={ag.runner.instance}"})
         client.close()
-        proxy.close()
-    assert left == [], "the emulator left a container once the daemon was back"
+    for container in left:
+        container.remove(force=True)
+    proxy.close()
+    assert left == [], "the emulator left a container once the daemon answered again"
 
 
 @docker_only
-def test_docker_daemon_that_hangs_mid_run_is_caught_by_the_liveness_ping(images, docker_client, tmp_path):
+def test_docker_daemon_stopped_mid_run_errors_the_execution_and_later_messages_wait_for_it(
+        proxied, docker_client):
+    proxy, ag, instance = proxied(client_timeout=5)
+    actor = busybox_actor(ag, "echo started; sleep 60")
+    sent = ag.actors.sendMessage(actorId=actor.id, body={"message": "m"})
+    running = wait_until(lambda: docker_client.containers.list(filters=instance), what="a running container")
+    wait_until(lambda: b"started" in running[0].logs(), what="the actor's first line")
+    proxy.stop()
+    ex = ag.wait_for_execution(actor.id, sent.executionId, timeout=30)
+    out = logs(ag, actor.id, ex.id)
+    assert ex.status == "ERROR", out
+    assert out.startswith("started\n"), out  # what the actor wrote before is kept
+    assert "the Docker engine stopped answering while execution" in out
+    assert_recorded(ag, actor.id, ex)
+    # Sent while the daemon is down: it waits (the actor is in ERROR, saying why)
+    # and runs once the daemon is back, as a message to a real Abaco actor would.
+    down = ag.actors.sendMessage(actorId=actor.id, body={"message": "while down"},
+                                 environment={"SCRIPT": "echo ran"})
+    waiting = wait_until(lambda: ag.actors.get(actorId=actor.id).status == "ERROR"
+                         and ag.actors.get(actorId=actor.id), what="the actor in ERROR")
+    assert "does not answer" in waiting.statusMessage and "wait" in waiting.statusMessage
+    assert ag.actors.getExecution(actorId=actor.id, executionId=down.executionId).status == "SUBMITTED"
+    assert ag.actors.getMessages(actorId=actor.id).messages == 1
+    proxy.start()
+    during = ag.wait_for_execution(actor.id, down.executionId, timeout=30)
+    assert (during.status, logs(ag, actor.id, during.id)) == ("COMPLETE", "ran\n")
+    assert_healthy(ag, actor.id)
+    assert ag.actors.get(actorId=actor.id).status == "READY"
+    # the container cut off from the emulator is removed once the daemon is back
+    assert not docker_client.containers.list(all=True, filters={"id": running[0].id})
+
+
+@docker_only
+def test_docker_daemon_that_hangs_mid_run_is_caught_by_the_liveness_ping(proxied, docker_client):
     # Nothing is closed, nothing is answered: only the runner's periodic ping of the
     # daemon (a few seconds apart, each within the client's timeout) can end the wait
     # before the container's own two minutes.
-    if not os.path.exists("/var/run/docker.sock"):
-        pytest.skip("the engine does not listen on /var/run/docker.sock")
-    import docker
-    proxy = DaemonProxy(str(tmp_path / "docker.sock"))
-    proxy.start()
-    client = docker.DockerClient(base_url=proxy.url, timeout=3)
-    ag = AbacoEmulator(runner="docker", docker_client=client)
-    instance = {"label": f"{LABEL_INSTANCE}={ag.runner.instance}"}
-    try:
-        actor = busybox_actor(ag, "echo started; sleep 120")
-        sent = ag.actors.sendMessage(actorId=actor.id, body={"message": "m"})
-        wait_until(lambda: [c for c in docker_client.containers.list(filters=instance)], what="a running container")
-        proxy.freeze()
-        ex = ag.wait_for_execution(actor.id, sent.executionId, timeout=60)
-        out = logs(ag, actor.id, ex.id)
-        assert ex.status == "ERROR", out
-        assert "the Docker engine stopped answering while execution" in out and "timed out" in out
-        assert_recorded(ag, actor.id, ex)
-        proxy.thaw()
-        assert_healthy(ag, actor.id)
-    finally:
-        proxy.thaw()
-        ag.close()
-        left = docker_client.containers.list(all=True, filters=instance)
-        for container in left:
-            container.remove(force=True)
-        client.close()
-        proxy.close()
-    assert left == [], "the emulator left a container once the daemon answered again"
+    proxy, ag, instance = proxied(client_timeout=3)
+    actor = busybox_actor(ag, "echo started; sleep 120")
+    sent = ag.actors.sendMessage(actorId=actor.id, body={"message": "m"})
+    wait_until(lambda: docker_client.containers.list(filters=instance), what="a running container")
+    proxy.freeze()
+    ex = ag.wait_for_execution(actor.id, sent.executionId, timeout=60)
+    out = logs(ag, actor.id, ex.id)
+    assert ex.status == "ERROR", out
+    assert "the Docker engine stopped answering while execution" in out and "timed out" in out
+    assert_recorded(ag, actor.id, ex)
+    proxy.thaw()
+    assert_healthy(ag, actor.id)

@@ -26,6 +26,8 @@ import pytest
 from abaco_emulator import AbacoEmulator
 from abaco_emulator.errors import DockerUnavailable
 
+from abaco_checks import wait_until
+
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,16 +82,6 @@ def containers(client, label: str) -> list:
 
 def parse_time(text: str) -> float:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
-
-
-def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
 # -- the daemon --------------------------------------------------------------------------
