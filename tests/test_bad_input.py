@@ -64,6 +64,19 @@ def raw(server, method: str, path: str, body: bytes | str | None = None,
         connection.close()
 
 
+def exchange(server, request: bytes) -> bytes:
+    """Send raw bytes (what http.client would refuse to send) and read the whole answer."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+    try:
+        sock.sendall(request)
+        data = b""
+        while part := sock.recv(65536):
+            data += part
+        return data
+    finally:
+        sock.close()
+
+
 def assert_clean(answer: Answer | requests.Response) -> None:
     """Whatever the status: no 5xx, no HTML page, no traceback."""
     text = answer.text
@@ -176,20 +189,10 @@ def test_a_body_above_the_configured_limit_is_413_on_every_route(small, small_re
 
 def test_a_chunked_body_above_the_limit_is_413(small, small_records):
     """No Content-Length to check up front: the limit still holds while the body is read."""
-    sock = socket.create_connection(("127.0.0.1", small.port), timeout=TIMEOUT)
-    try:
-        chunk = b"x" * 4000
-        sock.sendall(b"POST /actors/v2/%s/messages HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
-                     b"Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n"
-                     % small_records["actor_id"].encode() + b"%x\r\n%s\r\n0\r\n\r\n" % (len(chunk), chunk))
-        data = b""
-        while True:
-            part = sock.recv(65536)
-            if not part:
-                break
-            data += part
-    finally:
-        sock.close()
+    chunk = b"x" * 4000
+    data = exchange(small, b"POST /actors/v2/%s/messages HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+                    b"Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n"
+                    % small_records["actor_id"].encode() + b"%x\r\n%s\r\n0\r\n\r\n" % (len(chunk), chunk))
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 413"), data[:300]
     assert json.loads(body)["status"] == "error"
@@ -516,18 +519,8 @@ def test_no_credentials_on_a_server_with_tokens_is_401(closed):
 
 
 def test_bytes_that_are_not_text_in_headers_are_never_a_500(server, records):
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
-    try:
-        sock.sendall(b"GET /actors/v2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-                     b"Authorization: Bearer \xff\xfe\x00\r\nX-Jwt-Assertion-A: \xff.\xfe.\xfd\r\n\r\n")
-        data = b""
-        while True:
-            part = sock.recv(65536)
-            if not part:
-                break
-            data += part
-    finally:
-        sock.close()
+    data = exchange(server, b"GET /actors/v2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                    b"Authorization: Bearer \xff\xfe\x00\r\nX-Jwt-Assertion-A: \xff.\xfe.\xfd\r\n\r\n")
     status = int(data.split(b" ", 2)[1])
     assert status < 500 and b"Traceback" not in data and b"<html" not in data.lower(), data[:300]
     still_serving(server, records)
