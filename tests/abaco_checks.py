@@ -123,3 +123,10 @@ def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):
         time.sleep(0.05)
     raise AssertionError(f"{what} not reached within {timeout} s")
 
+
+def all_results(ag, actor_id: str, execution_id: str) -> list[bytes]:
+    """Every result of an execution, in order (each GET takes one; empty means none left)."""
+    found = []
+    while data := ag.actors.getOneExecutionResult(actorId=actor_id, executionId=execution_id).content:
+        found.append(data)
+    return found

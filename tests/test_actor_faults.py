@@ -25,7 +25,7 @@ from abaco_emulator import AbacoEmulator
 from abaco_emulator.errors import ExecutionTimeout
 from abaco_emulator.models import LOG_LIMIT, LOG_TRUNCATED_SUFFIX, MAX_RESULT_BYTES
 
-from abaco_checks import wait_until
+from abaco_checks import all_results as results, wait_until
 
 from faults_support import DaemonProxy, PeakMemory, memory_measurable
 
@@ -47,15 +47,6 @@ HEALTHY_SCRIPT = 'echo "healthy $MSG"'
 
 def logs(ag, actor_id: str, execution_id: str) -> str:
     return ag.actors.getExecutionLogs(actorId=actor_id, executionId=execution_id).logs
-
-
-def results(ag, actor_id: str, execution_id: str) -> list[bytes]:
-    found = []
-    while True:
-        data = ag.actors.getOneExecutionResult(actorId=actor_id, executionId=execution_id).content
-        if not data:
-            return found
-        found.append(data)
 
 
 def run(ag, actor_id: str, *, binary: bytes | None = None, timeout: float = 30, **kwargs):

@@ -26,7 +26,7 @@ import pytest
 from abaco_emulator import AbacoEmulator
 from abaco_emulator.errors import DockerUnavailable
 
-from abaco_checks import wait_until
+from abaco_checks import all_results as results, wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -65,15 +65,6 @@ def run(ag, actor_id, body=None, *, binary: bytes | None = None, timeout=60, **k
 
 def logs(ag, actor_id, execution_id) -> str:
     return ag.actors.getExecutionLogs(actorId=actor_id, executionId=execution_id).logs
-
-
-def results(ag, actor_id, execution_id) -> list[bytes]:
-    found = []
-    while True:
-        data = ag.actors.getOneExecutionResult(actorId=actor_id, executionId=execution_id).content
-        if not data:
-            return found
-        found.append(data)
 
 
 def containers(client, label: str) -> list:
