@@ -263,13 +263,14 @@ class Engine:
         """New image or forced update: old workers finish what they run, new ones start."""
         with self._lock:  # with stop_worker's replacement, a stateful actor could get two
             old = self.workers_of(actor_id)
+            serving = len([w for w in old if not w.stopping])  # not those deleted, still finishing
             for worker in old:
                 worker.stop(force=False)
             with self.store.transaction():
                 for record in self.store.by_actor("workers", actor_id):
                     if record["status"] == models.WORKER_ERROR:
                         self.store.delete("workers", record["id"])
-            self.add_workers(actor_id, max(1, len([w for w in old if w.is_alive()])))
+            self.add_workers(actor_id, max(1, serving))
 
     def prepare_image(self, worker: Worker, image: str) -> bool:
         """Make the image ready for `worker`; on failure the actor goes to ERROR (False).
