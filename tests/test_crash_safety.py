@@ -38,6 +38,8 @@ from tinydb import TinyDB
 
 from abaco_emulator.store import Store
 
+from abaco_checks import wait_until
+
 HERE = Path(__file__).resolve().parent
 LAUNCHER = HERE / "crash_launcher.py"
 IMAGE = "crash/count:1"
@@ -109,7 +111,7 @@ class Clients:
     def __init__(self, actors: list[str], stateful: list[str]) -> None:
         self.actors = actors
         self.stateful = stateful
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()  # notified at each answered send
         self.attempted = 0
         self.answered: dict[str, str] = {}  # message text -> execution id
         self.in_doubt: set[str] = set()
@@ -146,6 +148,7 @@ class Clients:
                     return
                 with self.lock:
                     self.answered[text] = result["executionId"]
+                    self.lock.notify_all()
 
     def change(self, stop: threading.Event) -> None:
         """State updates, permissions, nonces and aliases while the messages flow."""
@@ -235,16 +238,16 @@ def assert_plain_json_database(path: Path) -> dict:
     return tables
 
 
-def durable_statuses(tmp_path: Path) -> dict[str, str]:
-    """What the killed server had made durable: execution id -> status, read from a copy
-    of the file and its journal (the restart must find exactly this)."""
+def durable_executions(tmp_path: Path) -> dict[str, dict]:
+    """What the killed server had made durable: execution id -> stored record, read from
+    a copy of the file and its journal (the restart must find exactly this)."""
     copy = Path(tempfile.mkdtemp(dir=tmp_path, prefix="at-kill-"))
     for name in ("abaco.json", "abaco.json.journal"):
         if (tmp_path / name).exists():
             shutil.copy(tmp_path / name, copy / name)
     store = Store(str(copy / "abaco.json"))
     try:
-        return {e["id"]: e["status"] for e in store.all("executions")}
+        return {e["id"]: e for e in store.all("executions")}
     finally:
         store.close()
 
@@ -256,23 +259,17 @@ def executions(session: requests.Session, api: str, actor_id: str) -> list[dict]
     return listed["executions"]
 
 
-def wait_all_complete(session: requests.Session, api: str, clients: Clients, timeout: float = 60) -> dict[str, dict]:
-    """Every execution of every actor, once none is left queued or running."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = {e["id"]: dict(e, actorId=a) for a in clients.actors for e in executions(session, api, a)}
-        waiting = [e for e in found.values() if e["status"] != "COMPLETE"]
-        missing = [t for t, e in clients.answered.items() if e not in found]
-        if not waiting and not missing:
-            return found
-        assert time.monotonic() < deadline, (f"after the restart {len(waiting)} executions are not COMPLETE "
-                                             f"({waiting[:3]}) and {len(missing)} answered are missing")
-        time.sleep(0.05)
+def all_complete(session: requests.Session, api: str, actors: list[str], answered: list[str]) -> dict[str, dict]:
+    """Every execution of the actors once all are COMPLETE, `answered` among them; else {}."""
+    found = {e["id"]: e for a in actors for e in executions(session, api, a)}
+    done = all(e["status"] == "COMPLETE" for e in found.values()) and set(answered) <= set(found)
+    return found if done else {}
 
 
 def check_restarted(session: requests.Session, api: str, clients: Clients, tmp_path: Path,
                     at_kill: dict[str, str], runs_at_kill: Counter) -> dict[str, dict]:
-    final = wait_all_complete(session, api, clients)
+    final = wait_until(lambda: all_complete(session, api, clients.actors, list(clients.answered.values())),
+                       60, "every execution COMPLETE after the restart")
     ran = runs(tmp_path)
     texts = {}
     for line in (tmp_path / "runs.txt").read_text().splitlines():
@@ -288,7 +285,7 @@ def check_restarted(session: requests.Session, api: str, clients: Clients, tmp_p
     assert not rerun, f"executions COMPLETE at the kill ran again: {rerun[:5]}"
     wrong = {e: (runs_at_kill[e], ran[e]) for e in final
              if at_kill.get(e) != "COMPLETE" and ran[e] != runs_at_kill[e] + 1}
-    assert not wrong, f"(runs at the kill, runs in all) of executions not COMPLETE at the kill: {list(wrong.items())[:5]}"
+    assert not wrong, f"(runs at the kill, in all) of executions not COMPLETE at the kill: {list(wrong.items())[:5]}"
     for actor_id in clients.actors:
         assert call(session, "GET", f"{api}/{actor_id}/messages")["messages"] == 0
     # what the clients were answered for is intact
@@ -317,9 +314,8 @@ def crash_and_restart(tmp_path: Path, kill_after: int | None = None, die_in_comp
         if die_in_compaction:
             first.wait_dead(60)  # it kills itself inside the compaction
         else:
-            deadline = time.monotonic() + 60
-            while len(clients.answered) < kill_after and time.monotonic() < deadline:
-                time.sleep(0.002)
+            with clients.lock:
+                clients.lock.wait_for(lambda: len(clients.answered) >= kill_after, 60)
             first.kill()
         finish(clients, stop, threads)
     finally:
@@ -327,7 +323,7 @@ def crash_and_restart(tmp_path: Path, kill_after: int | None = None, die_in_comp
     runs_at_kill = runs(tmp_path)
     assert 0 < len(clients.answered) < TOTAL or kill_after == TOTAL, len(clients.answered)
     assert_plain_json_database(tmp_path / "abaco.json")
-    at_kill = durable_statuses(tmp_path)
+    at_kill = {e: record["status"] for e, record in durable_executions(tmp_path).items()}
     missing = [t for t, e in clients.answered.items() if e not in at_kill]
     assert not missing, f"answered messages not durable at the kill: {missing[:5]}"
 
@@ -432,22 +428,16 @@ def test_sigkilled_docker_server_leaves_no_container_and_runs_every_answered_mes
                 actor_id = actors[n % 2]
                 sent = call(session, "POST", f"{first.api}/{actor_id}/messages", json={"message": f"m{n}"})
                 answered[f"m{n}"] = (actor_id, sent["executionId"])
-            deadline = time.monotonic() + 60
-            while not [e for a in actors for e in executions(session, first.api, a) if e["status"] == "COMPLETE"] \
-                    or not [c for c in containers_of(docker_client, first.pid) if c.status == "running"]:
-                assert time.monotonic() < deadline, "no execution completed while another runs"
-                time.sleep(0.05)
+            wait_until(lambda: [e for a in actors for e in executions(session, first.api, a)
+                                if e["status"] == "COMPLETE"]
+                       and [c for c in containers_of(docker_client, first.pid) if c.status == "running"],
+                       60, "an execution COMPLETE while a container runs")
         first.kill()
     finally:
         first.ensure_gone()
-    assert containers_of(docker_client, first.pid), "no container of the killed server to sweep: the test proves nothing"
+    assert containers_of(docker_client, first.pid), "no container of the killed server: the test proves nothing"
     assert_plain_json_database(tmp_path / "abaco.json")
-    copy = Path(tempfile.mkdtemp(dir=tmp_path))
-    for name in ("abaco.json", "abaco.json.journal"):
-        shutil.copy(tmp_path / name, copy / name)
-    store = Store(str(copy / "abaco.json"))
-    complete_at_kill = {e["id"]: e for e in store.all("executions") if e["status"] == "COMPLETE"}
-    store.close()
+    complete_at_kill = {e: r for e, r in durable_executions(tmp_path).items() if r["status"] == "COMPLETE"}
     assert complete_at_kill
 
     second = Server(command, "ready: ")
@@ -458,13 +448,8 @@ def test_sigkilled_docker_server_leaves_no_container_and_runs_every_answered_mes
             for n in range(8, 10):
                 sent = call(session, "POST", f"{second.api}/{actors[0]}/messages", json={"message": f"m{n}"})
                 answered[f"m{n}"] = (actors[0], sent["executionId"])
-            deadline = time.monotonic() + 90
-            while True:
-                final = {e["id"]: e for a in actors for e in executions(session, second.api, a)}
-                if all(final.get(e, {}).get("status") == "COMPLETE" for _, e in answered.values()):
-                    break
-                assert time.monotonic() < deadline, f"not all COMPLETE after the restart: {final}"
-                time.sleep(0.1)
+            final = wait_until(lambda: all_complete(session, second.api, actors, [e for _, e in answered.values()]),
+                               90, "every execution COMPLETE after the restart")
             for text, (actor_id, execution_id) in answered.items():
                 logs = call(session, "GET", f"{second.api}/{actor_id}/executions/{execution_id}/logs")["logs"]
                 assert logs == f"ran {text}\n", (text, logs)
