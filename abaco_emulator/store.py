@@ -29,7 +29,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from .errors import StoreCorrupt, StoreLocked
+from .errors import StoreCorrupt, StoreError, StoreLocked
 
 # Which field names a record's key, and which field each kind is indexed by.
 _KEY_FIELD = {"aliases": "alias"}
@@ -105,7 +105,7 @@ class _JournalStorage(Storage):
         self._pending: list[str] = []
         self._written_seq = 0
         self._synced_seq = 0
-        self._sync_lock = threading.Lock()
+        self._sync_lock = threading.RLock()  # re-entered by Store.close
         self._journal = None
         self._journal_bytes = 0
         self._snapshot_bytes = 0
@@ -232,6 +232,8 @@ class _JournalStorage(Storage):
         with self._sync_lock:
             if self._synced_seq >= seq:
                 return
+            if self._journal is None:  # closed: a change made now cannot be saved, say so
+                raise StoreError(f"the database file {self.path} is closed: the change was not saved")
             lines, upto = take_pending()
             if lines:
                 self._journal.write("".join(lines))
@@ -428,6 +430,8 @@ class Store:
             return len(self._index[kind].get(actor_id, {}))
 
     def close(self) -> None:
-        with self._lock:
+        # In sync()'s lock order (the sync lock, then the store's): a write racing close()
+        # deadlocked with it the other way round.
+        with self._storage._sync_lock, self._lock:
             self._storage.sync(self._storage.written_seq, self._storage.take_pending)
             self._db.close()

@@ -459,3 +459,42 @@ def test_sigkilled_docker_server_leaves_no_container_and_runs_every_answered_mes
     finally:
         second.ensure_gone()
     assert not containers_of(docker_client, second.pid), "containers left by the closed server"
+
+
+def test_store_closed_while_writers_race_neither_hangs_nor_loses_an_acknowledged_write(tmp_path):
+    """close() took the store lock, then the sync lock, and a racing write's sync takes them
+    the other way round (a deadlock in about one close of four); and a write after close()
+    was acknowledged when another writer had taken its journal line and failed with it."""
+    for trial in range(10):
+        path = str(tmp_path / f"db{trial}.json")
+        store = Store(path)
+        acknowledged: list[str] = []
+        stop = threading.Event()
+
+        def write(n: int) -> None:
+            i = 0
+            while not stop.is_set():
+                try:
+                    store.insert("executions", {"id": f"{n}-{i}", "actor_id": "a"})
+                except Exception:  # closed under it: not acknowledged
+                    return
+                acknowledged.append(f"{n}-{i}")
+                i += 1
+
+        writers = [threading.Thread(target=write, args=(n,), daemon=True) for n in range(4)]
+        for writer in writers:
+            writer.start()
+        wait_until(lambda: len(acknowledged) > 20, 10, "writes before the close")
+        closer = threading.Thread(target=store.close, daemon=True)
+        closer.start()
+        closer.join(10)
+        stop.set()
+        assert not closer.is_alive(), f"close() deadlocked with a racing write (trial {trial})"
+        for writer in writers:
+            writer.join(10)
+        reopened = Store(path)
+        try:
+            stored = {e["id"] for e in reopened.all("executions")}
+        finally:
+            reopened.close()
+        assert set(acknowledged) <= stored
