@@ -107,6 +107,7 @@ class _JournalStorage(Storage):
         self._synced_seq = 0
         self._sync_lock = threading.RLock()  # re-entered by Store.close
         self._journal = None
+        self._journal_error: OSError | None = None  # a failed journal write: see _append
         self._journal_bytes = 0
         self._snapshot_bytes = 0
         self._lock_file = None
@@ -235,11 +236,23 @@ class _JournalStorage(Storage):
             if self._journal is None:  # closed: a change made now cannot be saved, say so
                 raise StoreError(f"the database file {self.path} is closed: the change was not saved")
             lines, upto = take_pending()
-            if lines:
-                self._journal.write("".join(lines))
-                self._journal.flush()
-                os.fsync(self._journal.fileno())
+            if lines or self._journal_error:
+                self._append(lines)
             self._synced_seq = max(self._synced_seq, upto)
+
+    def _append(self, lines: list[str]) -> None:
+        """Write and fsync journal lines. A failure is kept: the lines it lost may hold
+        other writers' changes, so no later change may be acknowledged as saved."""
+        if self._journal_error is not None:
+            raise StoreError(f"cannot write the database file {self.path}: {self._journal_error} "
+                             "(an earlier change); this change was not saved")
+        try:
+            self._journal.write("".join(lines))
+            self._journal.flush()
+            os.fsync(self._journal.fileno())
+        except OSError as exc:
+            self._journal_error = exc
+            raise StoreError(f"cannot write the database file {self.path}: {exc}") from exc
 
     def compact_if_due(self, store_lock: Any) -> None:
         """Fold a grown journal into a new snapshot, between transactions (a snapshot taken
@@ -252,10 +265,8 @@ class _JournalStorage(Storage):
             if self._journal is None or self._journal_bytes <= max(_COMPACT_MIN_BYTES, 2 * self._snapshot_bytes):
                 return
             lines, upto = self.take_pending()
-            if lines:
-                self._journal.write("".join(lines))
-                self._journal.flush()
-                os.fsync(self._journal.fileno())
+            if lines or self._journal_error:
+                self._append(lines)
             self._write_snapshot()
             self._synced_seq = max(self._synced_seq, upto)
 
@@ -268,11 +279,13 @@ class _JournalStorage(Storage):
         if self._journal is None:
             return
         with self._sync_lock:
-            if self._journal_bytes or self._pending:
-                self._write_snapshot()
-            self._journal.close()
-            self._journal = None
-            self._lock_file.close()  # releases the lock
+            try:
+                if self._journal_bytes or self._pending:
+                    self._write_snapshot()
+            finally:  # also after a write error: the file is released
+                self._journal.close()
+                self._journal = None
+                self._lock_file.close()  # releases the lock
 
 
 class Store:
@@ -433,5 +446,7 @@ class Store:
         # In sync()'s lock order (the sync lock, then the store's): a write racing close()
         # deadlocked with it the other way round.
         with self._storage._sync_lock, self._lock:
-            self._storage.sync(self._storage.written_seq, self._storage.take_pending)
-            self._db.close()
+            try:
+                self._storage.sync(self._storage.written_seq, self._storage.take_pending)
+            finally:
+                self._db.close()

@@ -498,3 +498,63 @@ def test_store_closed_while_writers_race_neither_hangs_nor_loses_an_acknowledged
         finally:
             reopened.close()
         assert set(acknowledged) <= stored
+
+
+class _FailingJournal:
+    """A journal file whose writes fail (a full disk) once `failing` is set."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.failing = False
+
+    def write(self, text: str) -> int:
+        if self.failing:
+            raise OSError(28, "No space left on device")
+        return self.real.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+
+def test_store_acknowledges_no_write_after_a_journal_write_failed(tmp_path):
+    """A failed journal write loses the lines it took, other writers' among them: those
+    writers (and every later one) must get an error, never an acknowledgement."""
+    from abaco_emulator.errors import StoreError
+    path = tmp_path / "db.json"
+    store = Store(str(path))
+    journal = store._storage._journal = _FailingJournal(store._storage._journal)
+    acknowledged: list[str] = []
+    failed: list[str] = []
+
+    def write(n: int) -> None:
+        for i in range(200):
+            key = f"{n}-{i}"
+            try:
+                store.insert("executions", {"id": key, "actor_id": "a"})
+            except (StoreError, OSError):
+                failed.append(key)
+            else:
+                acknowledged.append(key)
+
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for writer in writers:
+        writer.start()
+    wait_until(lambda: len(acknowledged) > 50, 10, "writes before the disk fills")
+    journal.failing = True
+    for writer in writers:
+        writer.join(30)
+    assert failed, "no write failed: the test proves nothing"
+    copy = tmp_path / "copy"  # the file as a crash now would leave it
+    copy.mkdir()
+    for name in ("db.json", "db.json.journal"):
+        shutil.copy(tmp_path / name, copy / name)
+    reopened = Store(str(copy / "db.json"))
+    try:
+        stored = {e["id"] for e in reopened.all("executions")}
+    finally:
+        reopened.close()
+    lost = set(acknowledged) - stored
+    assert not lost, f"acknowledged writes lost: {sorted(lost)[:5]}"
+    with pytest.raises((StoreError, OSError)):
+        store.close()  # what it holds cannot be saved either; the file is released all the same
+    Store(str(path)).close()
