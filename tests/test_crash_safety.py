@@ -17,6 +17,10 @@ The server is `tests/crash_launcher.py` in a child process (the local runner's h
 must be registered from Python). Its handler appends "<execution id> <message>" to a
 file with fsync, so that file is the ground truth of which runs happened. What was
 durable at the kill is read from a copy of the database taken before the restart.
+
+Then the same promise at the store itself, where a crash is a copy of its files: no
+acknowledged write is lost and nothing hangs when a compaction, a close() or a failed
+journal write (a full disk) meets concurrent writers.
 """
 from __future__ import annotations
 
