@@ -100,16 +100,24 @@ class Worker(threading.Thread):
         self.engine = engine
         self.actor_id = actor_id
         self.revision = revision
-        self.stopping = False
+        self._stop_requested = threading.Event()
         self.current: str | None = None
         self.held = False  # its last message went back to the mailbox: the runner is away
 
     def stop(self, force: bool) -> None:
         """Take no more messages; with `force`, also end the running execution now."""
-        self.stopping = True
+        self._stop_requested.set()
         self.engine.mailbox(self.actor_id).wake_all()
         if force and self.current is not None:
             self.engine.runner.stop(self.current)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop_requested.is_set()
+
+    def pause(self, seconds: float) -> None:
+        """Sleep, but no longer than until the worker is stopped."""
+        self._stop_requested.wait(seconds)
 
     def run(self) -> None:
         engine = self.engine
@@ -463,7 +471,7 @@ class Engine:
             try:
                 self.runner.prepare(image)
             except Exception:
-                self._stopped_or_slept(worker, delay)
+                worker.pause(delay)
                 delay = min(delay * 2, 5.0)
                 continue
             worker.held = False
@@ -471,12 +479,6 @@ class Engine:
             self.actor_ready(worker.actor_id, worker.revision)
             return True
         return False
-
-    @staticmethod
-    def _stopped_or_slept(worker: Worker, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while not worker.stopping and time.monotonic() < deadline:
-            time.sleep(0.05)
 
     def force_quit(self, execution_id: str) -> None:
         self.runner.stop(execution_id)
