@@ -254,15 +254,18 @@ class _JournalStorage(Storage):
             self._journal_error = exc
             raise StoreError(f"cannot write the database file {self.path}: {exc}") from exc
 
+    def _compaction_due(self) -> bool:
+        return self._journal_bytes > max(_COMPACT_MIN_BYTES, 2 * self._snapshot_bytes)
+
     def compact_if_due(self, store_lock: Any) -> None:
         """Fold a grown journal into a new snapshot, between transactions (a snapshot taken
         inside one would hold half of it after a crash). Locks in sync()'s order (this
         lock, then the store's), and journals the pending changes first, so that a crash
         between the rename and the journal's truncation replays nothing stale."""
-        if not self.path or self._journal_bytes <= max(_COMPACT_MIN_BYTES, 2 * self._snapshot_bytes):
+        if not self.path or not self._compaction_due():
             return
         with self._sync_lock, store_lock:
-            if self._journal is None or self._journal_bytes <= max(_COMPACT_MIN_BYTES, 2 * self._snapshot_bytes):
+            if self._journal is None or not self._compaction_due():  # another writer compacted first
                 return
             lines, upto = self.take_pending()
             if lines or self._journal_error:
