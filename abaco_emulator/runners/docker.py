@@ -176,13 +176,11 @@ class DockerRunner(Runner):
         self._pid = os.getpid()
         self._host = socket.gethostname()
         self._owns_client = client is None
-        self._client = client if client is not None else self._connect(timeout)
-        try:
-            self._ping(self._client)
-        except DockerUnavailable:
-            if self._owns_client:
-                self._client.close()
-            raise
+        if client is None:
+            client = self.connect(timeout)
+        else:
+            self._ping(client)
+        self._client = client
         self._running: dict[str, _Running] = {}
         self._stop_requested: set[str] = set()  # force-quits that came before their run()
         self._lock = threading.Lock()
