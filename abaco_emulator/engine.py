@@ -94,7 +94,8 @@ class Mailbox:
 class Worker(threading.Thread):
     """Runs the messages of one actor, one at a time, until it is stopped."""
 
-    def __init__(self, engine: "Engine", actor_id: str, revision: int) -> None:
+    def __init__(self, engine: "Engine", actor_id: str, revision: int,
+                 predecessors: tuple["Worker", ...] = ()) -> None:
         self.id = models.new_id()
         super().__init__(name=f"abaco-worker-{self.id}", daemon=True)
         self.engine = engine
@@ -103,6 +104,9 @@ class Worker(threading.Thread):
         self._stop_requested = threading.Event()
         self.current: str | None = None
         self.held = False  # its last message went back to the mailbox: the runner is away
+        # Stopped workers it replaces; for a stateful actor it takes no message until
+        # they have finished the execution they were running.
+        self.predecessors = predecessors
 
     def stop(self, force: bool) -> None:
         """Take no more messages; with `force`, also end the running execution now."""
@@ -127,6 +131,10 @@ class Worker(threading.Thread):
                 return
             if not engine.prepare_image(self, actor["image"]):
                 return
+            for predecessor in self.predecessors:
+                while predecessor.is_alive() and not self.stopping:
+                    predecessor.join(0.2)
+            self.predecessors = ()  # a chain of updates must not keep every old thread alive
             engine.set_worker_status(self.id, models.WORKER_READY)
             engine.actor_ready(self.actor_id, self.revision)
             mailbox = engine.mailbox(self.actor_id)
@@ -243,14 +251,18 @@ class Engine:
     def start_actor(self, actor_id: str) -> None:
         self.add_workers(actor_id, 1)
 
-    def add_workers(self, actor_id: str, count: int) -> list[str]:
+    def add_workers(self, actor_id: str, count: int, replacing: list[Worker] | None = None) -> list[str]:
+        """Start `count` workers. Those of a stateful actor that replace `replacing`
+        (stopped, perhaps still running an execution) wait for them: its messages run
+        one at a time, in order, across an update or a deleted worker too."""
         actor = self.store.get("actors", actor_id)
         started = []
         with self._lock:
             if self._closed or actor is None:  # closed, or the actor was deleted meanwhile
                 return started
+            predecessors = () if actor["stateless"] else tuple(replacing or ())
             for _ in range(count):
-                worker = Worker(self, actor_id, actor["revision"])
+                worker = Worker(self, actor_id, actor["revision"], predecessors)
                 self._workers[worker.id] = worker
                 self.store.insert("workers", {
                     "id": worker.id, "actor_id": actor_id, "status": models.WORKER_REQUESTED,
@@ -278,7 +290,7 @@ class Engine:
                 for record in self.store.by_actor("workers", actor_id):
                     if record["status"] == models.WORKER_ERROR:
                         self.store.delete("workers", record["id"])
-            self.add_workers(actor_id, max(1, serving))
+            self.add_workers(actor_id, max(1, serving), replacing=old)
 
     def prepare_image(self, worker: Worker, image: str) -> bool:
         """Make the image ready for `worker`; on failure the actor goes to ERROR (False).
@@ -335,7 +347,7 @@ class Engine:
                 worker.stop(force=False)
                 actor = self.store.get("actors", worker.actor_id) if last else None
                 if actor is not None and actor["status"] != models.SHUTTING_DOWN:
-                    self.add_workers(worker.actor_id, 1)
+                    self.add_workers(worker.actor_id, 1, replacing=[worker])
         if worker is None:
             self.store.delete("workers", worker_id)
             return

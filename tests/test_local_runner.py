@@ -320,12 +320,12 @@ def test_unregistered_image_puts_actor_in_error_and_messages_stay_queued(ag):
 
 
 def test_registering_then_updating_brings_actor_ready_and_runs_queued_messages(ag):
-    actor = ag.actors.add(body={"image": "later:1"})
+    actor = ag.actors.add(body={"image": "later:1", "stateless": False})  # stateful: runs in order
     sent = [ag.actors.sendMessage(actorId=actor.id, body={"message": str(i)}) for i in range(3)]
     _wait_for_status(ag, actor.id, "ERROR")
     order = []
     ag.register_image("later:1", lambda ctx: order.append(ctx.raw_message))
-    ag.actors.update(actorId=actor.id, body={"image": "later:1", "force": True})
+    ag.actors.update(actorId=actor.id, body={"image": "later:1", "stateless": False, "force": True})
     for s in sent:
         assert ag.wait_for_execution(actor.id, s.executionId, timeout=5).status == "COMPLETE"
     assert order == ["0", "1", "2"]

@@ -181,3 +181,35 @@ def test_worker_of_an_unregistered_image_is_in_error(ag):
     actor = ag.actors.add(body={"image": "nowhere:1"})
     _until(lambda: ag.actors.get(actorId=actor.id).status == "ERROR")
     assert [w.status for w in ag.actors.listWorkers(actorId=actor.id)] == ["ERROR"]
+
+
+def test_stateful_actor_runs_one_message_at_a_time_across_a_forced_update(ag):
+    gate = Gate()
+    ag.register_image("gate:1", gate)
+    actor = ag.actors.add(body={"image": "gate:1", "stateless": False})
+    first = ag.actors.sendMessage(actorId=actor.id, body={"message": "first"})
+    assert gate.wait_entered(1)
+    ag.actors.update(actorId=actor.id, body={"image": "gate:1", "stateless": False, "force": True})
+    second = ag.actors.sendMessage(actorId=actor.id, body={"message": "second"})
+    time.sleep(0.3)  # room for a replacement worker that did not wait to start "second"
+    assert gate.entered == ["first"]
+    gate.release.set()
+    for sent in (first, second):
+        assert ag.wait_for_execution(actor.id, sent.executionId, timeout=5).status == "COMPLETE"
+    assert gate.entered == ["first", "second"] and gate.most == 1
+
+
+def test_stateless_actor_update_lets_new_workers_start_while_old_ones_finish(ag):
+    gate = Gate()
+    ag.register_image("gate:1", gate)
+    actor = ag.actors.add(body={"image": "gate:1"})
+    first = ag.actors.sendMessage(actorId=actor.id, body={"message": "first"})
+    assert gate.wait_entered(1)
+    ag.actors.update(actorId=actor.id, body={"image": "gate:1", "force": True})
+    second = ag.actors.sendMessage(actorId=actor.id, body={"message": "second"})
+    try:
+        assert gate.wait_entered(2)
+    finally:
+        gate.release.set()
+    for sent in (first, second):
+        assert ag.wait_for_execution(actor.id, sent.executionId, timeout=5).status == "COMPLETE"
