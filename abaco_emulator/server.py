@@ -16,6 +16,7 @@ accident.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import secrets
 import threading
@@ -25,10 +26,12 @@ from typing import Any, Iterable, Mapping
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import create_server
+from waitress.task import ErrorTask
 
 from .emulator import AbacoEmulator
 from .http_app import DEFAULT_MAX_BODY_BYTES, DEFAULT_SYNC_TIMEOUT, create_app
 from .service import Caller
+from .shapes import envelope
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +66,30 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+class _EnvelopeErrorTask(ErrorTask):
+    """waitress's own refusals (a request head above its limit: 431, a malformed
+    request line or chunked body: 400) in Abaco's JSON envelope, as every other error,
+    instead of waitress's plain-text page."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        body = json.dumps(envelope(None, f"{error.reason}: {error.body}", status="error")).encode()
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.append(("Content-Type", "application/json"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
 class _PlainHTTPChannel(HTTPChannel):
-    """A connection that hangs up at once on a TLS handshake.
+    """A connection that hangs up at once on a TLS handshake, and whose own errors
+    are envelopes.
 
     A client speaking https to this plain-HTTP port (agavepy 0.9.5 unpatched does)
     would otherwise wait forever for the end of a request line that never comes.
     """
+
+    error_task_class = _EnvelopeErrorTask
 
     _TLS_HANDSHAKE = b"\x16\x03"
 
