@@ -44,6 +44,10 @@ FORBIDDEN_ALIAS_CHARACTERS = frozenset('\\":/?#[]@!$&\'()*+,;= ')
 LOG_LIMIT = 1_000_000
 LOG_TRUNCATED_SUFFIX = " LOG LIMIT EXCEEDED; this execution log was TRUNCATED!"
 MAX_RESULT_BYTES = 131072
+# The emulator's own bound on one execution's results (Abaco has none documented): an
+# actor that floods the results socket must not fill the emulator's memory or store.
+MAX_RESULTS_PER_EXECUTION = 100_000
+MAX_RESULTS_TOTAL_BYTES = 64 * 1024 * 1024
 
 
 class Level(IntEnum):

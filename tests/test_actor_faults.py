@@ -110,6 +110,9 @@ def faulty_handler(ctx):
             print(line)
     elif fault == "ignore-binary":
         print("ignored", type(ctx.binary).__name__)
+    elif fault == "many-results":
+        for i in range(int(ctx["COUNT"])):
+            ctx.send_result(b"%d" % i + b"." * int(ctx.get("PAD", "0")))
     elif fault == "big-results":
         ctx.send_result(b"x" * (MAX_RESULT_BYTES + 1))
         ctx.send_result(b"kept")
@@ -256,6 +259,44 @@ def test_local_results_above_the_datagram_limit_are_dropped_with_a_log_line(loca
     assert results(local, command.id, ex.id) == [b"kept"]
     assert "a result of 200000 bytes was dropped" in out
     assert_healthy(local, command.id)
+
+
+@pytest.fixture
+def small_results_bounds(monkeypatch):
+    """The emulator's bounds on one execution's results, made small enough to reach quickly."""
+    monkeypatch.setattr("abaco_emulator.runners.base.MAX_RESULTS_PER_EXECUTION", 5)
+    monkeypatch.setattr("abaco_emulator.runners.base.MAX_RESULTS_TOTAL_BYTES", 100)
+
+
+def test_local_results_past_the_count_bound_are_dropped_with_one_log_line(local, small_results_bounds):
+    handler = handler_actor(local, "many-results", defaultEnvironment={"FAULT": "many-results", "COUNT": "9"})
+    ex = run(local, handler.id)
+    out = logs(local, handler.id, ex.id)
+    assert (ex.status, ex.exitCode) == ("COMPLETE", 0), out
+    assert results(local, handler.id, ex.id) == [b"0", b"1", b"2", b"3", b"4"]
+    assert out.count("dropped") == 1 and "at most 5 results and 100 bytes" in out
+    sender = textwrap.dedent("""
+        import os, socket
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.connect(os.environ["ABACO_EMULATOR_RESULTS_SOCKET"])
+        for i in range(2000):
+            s.send(b"%d" % i)
+    """)
+    command = shell_actor(local, f"{sys.executable} -c '{sender}'")
+    ex = run(local, command.id)
+    out = logs(local, command.id, ex.id)
+    assert results(local, command.id, ex.id) == [b"0", b"1", b"2", b"3", b"4"]
+    assert out.count("dropped") == 1
+    assert_healthy(local, command.id)
+
+
+def test_local_results_past_the_byte_bound_are_dropped(local, small_results_bounds):
+    handler = handler_actor(local, "many-results",
+                            defaultEnvironment={"FAULT": "many-results", "COUNT": "4", "PAD": "39"})
+    ex = run(local, handler.id)
+    kept = results(local, handler.id, ex.id)
+    assert kept == [b"0" + b"." * 39, b"1" + b"." * 39]  # 80 bytes; a third would pass 100
+    assert "this result and all later ones were dropped" in logs(local, handler.id, ex.id)
 
 
 def test_local_unregistered_image_puts_the_actor_in_error_and_messages_wait(ag):

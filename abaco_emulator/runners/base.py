@@ -11,7 +11,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..models import LOG_LIMIT, LOG_TRUNCATED_SUFFIX, MAX_RESULT_BYTES
+from ..models import (LOG_LIMIT, LOG_TRUNCATED_SUFFIX, MAX_RESULT_BYTES, MAX_RESULTS_PER_EXECUTION,
+                      MAX_RESULTS_TOTAL_BYTES)
 
 _RECEIVE_BUFFER = 1 << 18  # above the largest datagram a default Linux socket can send
 
@@ -101,14 +102,32 @@ class Runner(ABC):
         """Release everything the runner holds (containers, threads, files)."""
 
 
-def keep_result(value: bytes, results: list[bytes], log: LogBuffer, truncated: bool = False) -> None:
-    """Keep one result, or say in the log why it was dropped (too large for Abaco)."""
-    if truncated or len(value) > MAX_RESULT_BYTES:
-        size = f"more than {len(value)}" if truncated else str(len(value))
-        log.write(f"abaco-emulator: a result of {size} bytes was dropped: results are limited to "
-                  f"{MAX_RESULT_BYTES} bytes per datagram.\n")
-        return
-    results.append(value)
+class Results:
+    """The results of one execution, in order, within bounds; what is dropped is said
+    in the execution's log: a result above Abaco's datagram limit, and everything
+    past the emulator's count or byte total for one execution."""
+
+    def __init__(self, log: LogBuffer) -> None:
+        self.items: list[bytes] = []
+        self._log = log
+        self._bytes = 0
+        self._full = False
+
+    def keep(self, value: bytes, truncated: bool = False) -> None:
+        if truncated or len(value) > MAX_RESULT_BYTES:
+            size = f"more than {len(value)}" if truncated else str(len(value))
+            self._log.write(f"abaco-emulator: a result of {size} bytes was dropped: results are limited to "
+                            f"{MAX_RESULT_BYTES} bytes per datagram.\n")
+            return
+        if len(self.items) >= MAX_RESULTS_PER_EXECUTION or self._bytes + len(value) > MAX_RESULTS_TOTAL_BYTES:
+            if not self._full:
+                self._full = True
+                self._log.write(f"abaco-emulator: this result and all later ones were dropped: an execution "
+                                f"keeps at most {MAX_RESULTS_PER_EXECUTION} results and "
+                                f"{MAX_RESULTS_TOTAL_BYTES} bytes of results.\n")
+            return
+        self._bytes += len(value)
+        self.items.append(value)
 
 
 class ResultsReceiver:
@@ -122,8 +141,7 @@ class ResultsReceiver:
 
     def __init__(self, path: str, log: LogBuffer) -> None:
         self.path = path
-        self.results: list[bytes] = []
-        self._log = log
+        self.results = Results(log)
         self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._wake_read, self._wake_write = socket.socketpair()
         self._thread: threading.Thread | None = None
@@ -156,7 +174,7 @@ class ResultsReceiver:
                 size, _, flags, _ = self._socket.recvmsg_into([buffer])
             except (BlockingIOError, OSError):
                 return
-            keep_result(bytes(buffer[:size]), self.results, self._log, truncated=bool(flags & socket.MSG_TRUNC))
+            self.results.keep(bytes(buffer[:size]), truncated=bool(flags & socket.MSG_TRUNC))
 
     def finish(self, timeout: float = 30.0) -> list[bytes]:
         """Stop receiving (the actor has ended) and return every result, in order."""
@@ -168,7 +186,7 @@ class ResultsReceiver:
             self._thread.join(timeout)
         elif self._thread is None:
             self._take_queued()
-        return list(self.results)
+        return list(self.results.items)
 
     def close(self) -> None:
         self.finish()

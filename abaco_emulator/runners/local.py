@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 from ..attrdict import AttrDict
 from ..errors import ImageUnavailable, RunnerFailure
 from ..models import now
-from .base import (ExecutionSpec, LogBuffer, ResultsReceiver, RunOutcome, Runner, keep_result, make_workdir,
+from .base import (ExecutionSpec, LogBuffer, Results, ResultsReceiver, RunOutcome, Runner, make_workdir,
                    sweep_dead_workdirs)
 
 _WORKDIR_PREFIX = "abaco-local-"
@@ -93,7 +93,7 @@ class _Running:
         self.process: subprocess.Popen | None = None
 
 
-def context_for(spec: ExecutionSpec, results: list[bytes], log: LogBuffer) -> AttrDict:
+def context_for(spec: ExecutionSpec, results: Results) -> AttrDict:
     """What a handler gets: agavepy's get_context() plus binary, results and state."""
     env = spec.environment
     ctx = AttrDict({
@@ -118,7 +118,7 @@ def context_for(spec: ExecutionSpec, results: list[bytes], log: LogBuffer) -> At
     def send_result(value: bytes) -> None:
         if not isinstance(value, bytes):
             raise TypeError(f"send_result takes bytes, not {type(value).__name__}")
-        keep_result(value, results, log)
+        results.keep(value)
 
     def update_state(value: Any) -> None:
         if spec.update_state is None:
@@ -186,7 +186,7 @@ class LocalRunner(Runner):
     def _run_handler(self, handler: Callable[[AttrDict], Any], spec: ExecutionSpec,
                      running: _Running) -> RunOutcome:
         log = LogBuffer()
-        results: list[bytes] = []
+        results = Results(log)
         exit_code = [0]
         cpu = [0]
         done = threading.Event()
@@ -195,11 +195,11 @@ class LocalRunner(Runner):
             _OutputRouter.attach(log)
             begin = time.thread_time_ns()
             try:
-                value = handler(context_for(spec, results, log))
+                value = handler(context_for(spec, results))
                 if isinstance(value, str):
                     value = value.encode("utf-8")
                 if isinstance(value, bytes):
-                    keep_result(value, results, log)
+                    results.keep(value)
             except SystemExit as exc:
                 exit_code[0] = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
             except BaseException:  # the actor's own failure: exit code 1, traceback logged
@@ -220,7 +220,7 @@ class LocalRunner(Runner):
             exit_code[0] = KILLED_EXIT_CODE
             log.write(self._stop_reason(running, spec))
         finished = now()
-        return RunOutcome(exit_code=exit_code[0], logs=log.text(), results=list(results),
+        return RunOutcome(exit_code=exit_code[0], logs=log.text(), results=list(results.items),
                           start_time=started, finish_time=finished,
                           runtime=int(time.monotonic() - begin), cpu=cpu[0], io=0,
                           final_state=final_state(exit_code[0], started, finished))
