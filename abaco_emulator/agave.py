@@ -16,6 +16,13 @@ agavepy 0.9.5 cannot reach a plain-HTTP server on a port unchanged:
 model is added, and `actors.getSearch(search_type=..., q=..., limit=..., skip=...,
 search={...})` is added. It is idempotent and changes nothing else.
 
+`patch_actor_helpers()` is for an actor run outside a container (the local runner's
+commands): agavepy's `get_binary_message()` and `send_bytes_result()` use the fixed
+paths `/_abaco_binary_data` and `/_abaco_results.sock`, which only a container has;
+where the variables `ABACO_EMULATOR_BINARY_DATA` and `ABACO_EMULATOR_RESULTS_SOCKET`
+name them elsewhere, the helpers use those instead. Without the variables (inside a
+container) it changes nothing.
+
 This module imports nothing from abaco_emulator (nor Flask), so it can be copied or
 mounted on its own into an actor container and used from a `sitecustomize`:
 
@@ -23,11 +30,15 @@ mounted on its own into an actor container and used from a `sitecustomize`:
 """
 import copy
 import importlib.abc
+import os
+import socket
 import sys
 import threading
 import urllib.parse
 
 _MARK = "_abaco_emulator_patched"
+BINARY_DATA_VARIABLE = "ABACO_EMULATOR_BINARY_DATA"
+RESULTS_SOCKET_VARIABLE = "ABACO_EMULATOR_RESULTS_SOCKET"
 _lock = threading.Lock()
 
 _SEARCH_OPERATION = {
@@ -157,38 +168,78 @@ def agave_client(url, token, **kwargs):
     return Agave(api_server=url.rstrip("/"), token=token, **kwargs)
 
 
+def patch_actor_helpers():
+    """Point agavepy's binary-message and results helpers at the files the local runner
+    names in the environment (see the module docstring). Idempotent."""
+    import agavepy.actors as actors
+
+    binary, results = os.environ.get(BINARY_DATA_VARIABLE), os.environ.get(RESULTS_SOCKET_VARIABLE)
+    with _lock:
+        if getattr(actors, _MARK, False) or not (binary or results):
+            return
+        if binary:
+            def get_binary_message():
+                """Read the full binary message (from the file the emulator names)."""
+                with open(binary, "rb") as handle:
+                    return handle.read()
+
+            actors.get_binary_message = get_binary_message
+        if results:
+            def _get_results_socket():
+                client = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                try:
+                    client.connect(results)
+                except OSError as exc:
+                    client.close()
+                    message = "Exception connecting to results socket: {}".format(exc)
+                    print(message)
+                    raise actors.AgaveError(message)
+                return client
+
+            actors._get_results_socket = _get_results_socket  # what send_bytes_result calls
+        setattr(actors, _MARK, True)
+
+
+# What to patch right after each agavepy module is first imported (before the importer
+# binds its names: `from agavepy.actors import get_binary_message` gets the patched one).
+_PATCHES = {"agavepy.agave": patch_agavepy, "agavepy.actors": patch_actor_helpers}
+
+
 class _PatchOnImport(importlib.abc.MetaPathFinder):
-    """Applies `patch_agavepy()` right after `agavepy.agave` is first imported."""
+    """Applies the patch of `_PATCHES` right after its agavepy module is first imported."""
 
     def find_spec(self, fullname, path, target=None):
-        if fullname != "agavepy.agave":
+        if fullname not in _PATCHES:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
                 continue
             spec = finder.find_spec(fullname, path, target)
             if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                spec.loader = _PatchingLoader(spec.loader)
+                spec.loader = _PatchingLoader(spec.loader, _PATCHES[fullname])
                 return spec
         return None
 
 
 class _PatchingLoader(importlib.abc.Loader):
-    def __init__(self, loader):
+    def __init__(self, loader, patch):
         self._loader = loader
+        self._patch = patch
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
         self._loader.exec_module(module)
-        patch_agavepy()
+        self._patch()
 
 
 def patch_agavepy_on_import():
-    """Patch agavepy now if it is imported, otherwise as soon as it is (for sitecustomize)."""
-    if "agavepy.agave" in sys.modules:
-        patch_agavepy()
-        return
-    if not any(isinstance(finder, _PatchOnImport) for finder in sys.meta_path):
+    """Patch agavepy (and its actor helpers) now where imported, otherwise as soon as
+    they are (for sitecustomize)."""
+    for name, patch in _PATCHES.items():
+        if name in sys.modules:
+            patch()
+    if not all(name in sys.modules for name in _PATCHES) and \
+            not any(isinstance(finder, _PatchOnImport) for finder in sys.meta_path):
         sys.meta_path.insert(0, _PatchOnImport())

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 import threading
 
 import pytest
 
-from abaco_emulator import AttrDict
+from abaco_emulator import AttrDict, serve
 
-from abaco_checks import echo
+from abaco_checks import all_results, echo
 
 CONTRACT_VARIABLES = [
     "_abaco_username", "_abaco_api_server", "_abaco_execution_id", "_abaco_Content_Type",
@@ -307,6 +308,66 @@ def test_command_sending_more_results_than_the_socket_queue_holds_is_not_blocked
 
 
 # -- images ------------------------------------------------------------------------------
+
+# An actor script written for a container, using agavepy's helpers, run unchanged.
+AGAVEPY_ACTOR = """
+from agavepy.actors import get_binary_message, get_context, send_bytes_result, send_python_result
+import helper
+ctx = get_context()
+print("message", ctx["raw_message"], "type", ctx["content_type"], helper.NAME)
+if ctx["content_type"] == "application/octet-stream":
+    data = get_binary_message()
+    print("binary", len(data))
+    send_bytes_result(data[:4])
+send_python_result({"words": len(str(ctx["raw_message"]).split())})
+"""
+
+
+def test_agavepy_actor_script_runs_unchanged_as_a_command(ag, tmp_path):
+    pytest.importorskip("agavepy")
+    (tmp_path / "actor.py").write_text(AGAVEPY_ACTOR)
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "helper.py").write_text("NAME = 'own-pythonpath'\n")
+    ag.register_image("scripts/agavepy:1", command=[sys.executable, str(tmp_path / "actor.py")])
+    actor = ag.actors.add(body={"image": "scripts/agavepy:1",
+                                "defaultEnvironment": {"PYTHONPATH": str(tmp_path / "lib")}})
+
+    ex = run(ag, actor.id, {"message": "three small words"})
+    out = logs_of(ag, actor.id, ex.id)
+    assert (ex.status, ex.exitCode) == ("COMPLETE", 0), out
+    assert "message three small words type str own-pythonpath" in out
+    assert [pickle.loads(r) for r in all_results(ag, actor.id, ex.id)] == [{"words": 3}]
+
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    sent = ag.actors.sendBinaryMessage(actorId=actor.id, message=payload)
+    ex = ag.wait_for_execution(actor.id, sent.executionId, timeout=10)
+    out = logs_of(ag, actor.id, ex.id)
+    assert (ex.status, ex.exitCode) == ("COMPLETE", 0), out
+    assert f"binary {len(payload)}" in out
+    first, second = all_results(ag, actor.id, ex.id)
+    assert first == payload[:4] and pickle.loads(second)["words"] >= 1
+
+
+def test_agavepy_actor_script_updates_state_through_a_served_emulator(tmp_path):
+    pytest.importorskip("agavepy")
+    (tmp_path / "counter.py").write_text(
+        "import json\n"
+        "from agavepy.actors import get_context, update_state\n"
+        "ctx = get_context()\n"
+        "count = json.loads(ctx['state']).get('count', 0) + 1\n"
+        "update_state({'count': count})\n"
+        "print('count', count)\n")
+    with serve(runner="local") as server:
+        ag = server.emulator
+        ag.register_image("scripts/counter:1", command=[sys.executable, str(tmp_path / "counter.py")])
+        actor = ag.actors.add(body={"image": "scripts/counter:1", "stateless": False})
+        for expected in (1, 2):
+            ex = run(ag, actor.id, {"message": "tick"})
+            out = logs_of(ag, actor.id, ex.id)
+            assert (ex.status, ex.exitCode) == ("COMPLETE", 0), out
+            assert f"count {expected}" in out
+        assert ag.actors.getState(actorId=actor.id).state == {"count": 2}
+
 
 def test_unregistered_image_puts_actor_in_error_and_messages_stay_queued(ag):
     actor = ag.actors.add(body={"image": "not/registered:1"})

@@ -16,6 +16,31 @@ from ..models import (LOG_LIMIT, LOG_TRUNCATED_SUFFIX, MAX_RESULT_BYTES, MAX_RES
 
 _RECEIVE_BUFFER = 1 << 18  # above the largest datagram a default Linux socket can send
 
+# Runs in the actor's Python (2 or 3) at start-up; must never break an actor.
+_SITECUSTOMIZE = """\
+# Put first on PYTHONPATH by abaco-emulator: patch agavepy, when the actor imports it, so
+# that it reaches the emulator's plain-HTTP server (and, outside a container, the binary
+# message and results socket the local runner names); then run the actor's own
+# sitecustomize, if any.
+import os
+import sys
+try:
+    import abaco_emulator_agave
+    abaco_emulator_agave.patch_agavepy_on_import()
+except Exception:
+    pass
+try:
+    import importlib.machinery
+    import importlib.util
+    _here = os.path.dirname(os.path.abspath(__file__))
+    _rest = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+    _spec = importlib.machinery.PathFinder.find_spec("sitecustomize", _rest)
+    if _spec is not None and _spec.loader is not None:
+        _spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+except Exception:
+    pass
+"""
+
 
 @dataclass
 class ExecutionSpec:
@@ -221,6 +246,20 @@ def make_workdir(prefix: str) -> str:
     of a process that died can be found and swept (`sweep_dead_workdirs`)."""
     directory = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
     os.chmod(directory, 0o755)  # the actor may run as another user
+    return directory
+
+
+def write_python_support(directory: str) -> str:
+    """Fill `directory` with what goes first on an actor's PYTHONPATH, so that agavepy's
+    helpers work against the emulator unchanged (agave.py's patches, applied from a
+    sitecustomize that then runs the actor's own); returns `directory`."""
+    from .. import agave
+
+    shutil.copyfile(agave.__file__, os.path.join(directory, "abaco_emulator_agave.py"))
+    with open(os.path.join(directory, "sitecustomize.py"), "w", encoding="utf-8") as handle:
+        handle.write(_SITECUSTOMIZE)
+    for name in os.listdir(directory):
+        os.chmod(os.path.join(directory, name), 0o644)  # the actor may run as another user
     return directory
 
 

@@ -33,7 +33,7 @@ from typing import Any, Iterator
 from ..errors import DockerUnavailable, ImageUnavailable, RunnerFailure, RunnerUnavailable
 from ..models import now
 from .base import (ExecutionSpec, LogBuffer, ResultsReceiver, RunOutcome, Runner, make_workdir, process_alive,
-                   process_start, sweep_dead_workdirs)
+                   process_start, sweep_dead_workdirs, write_python_support)
 
 LABEL_PREFIX = "abaco-emulator"
 LABEL_INSTANCE = f"{LABEL_PREFIX}.instance"
@@ -57,28 +57,6 @@ _LIVENESS_INTERVAL = 5.0
 _WORKDIR_PREFIX = "abaco-docker-"
 _MAX_PENDING_LINE = 1 << 16  # a longer line without a newline is logged in pieces
 _FIRST_STATS_DELAY = 0.2
-# Runs in the actor's Python (2 or 3) at start-up; must never break an actor.
-_SITECUSTOMIZE = """\
-# Mounted by abaco-emulator: patch agavepy, when the actor imports it, so that it reaches
-# the emulator's plain-HTTP server; then run the image's own sitecustomize, if any.
-import os
-import sys
-try:
-    import abaco_emulator_agave
-    abaco_emulator_agave.patch_agavepy_on_import()
-except Exception:
-    pass
-try:
-    import importlib.machinery
-    import importlib.util
-    _here = os.path.dirname(os.path.abspath(__file__))
-    _rest = [p for p in sys.path if os.path.abspath(p or ".") != _here]
-    _spec = importlib.machinery.PathFinder.find_spec("sitecustomize", _rest)
-    if _spec is not None and _spec.loader is not None:
-        _spec.loader.exec_module(importlib.util.module_from_spec(_spec))
-except Exception:
-    pass
-"""
 
 
 def _address(client: Any) -> str:
@@ -306,15 +284,7 @@ class DockerRunner(Runner):
         """The host directory mounted at SUPPORT_PATH (made once per runner)."""
         with self._lock:
             if self._support_dir is None:
-                from .. import agave
-
-                directory = make_workdir(_WORKDIR_PREFIX)
-                shutil.copyfile(agave.__file__, os.path.join(directory, "abaco_emulator_agave.py"))
-                with open(os.path.join(directory, "sitecustomize.py"), "w", encoding="utf-8") as handle:
-                    handle.write(_SITECUSTOMIZE)
-                for name in os.listdir(directory):
-                    os.chmod(os.path.join(directory, name), 0o644)
-                self._support_dir = directory
+                self._support_dir = write_python_support(make_workdir(_WORKDIR_PREFIX))
             return self._support_dir
 
     def _pull(self, image: str) -> None:

@@ -8,7 +8,10 @@ returned bytes/str is one more result, an exception is exit code 1 with the trac
 in the log. A command runs as a subprocess with the contract's environment; a binary
 message arrives on its standard input and in the file named by
 `ABACO_EMULATOR_BINARY_DATA`; it may send results as datagrams to the Unix socket
-named by `ABACO_EMULATOR_RESULTS_SOCKET`.
+named by `ABACO_EMULATOR_RESULTS_SOCKET`. A Python command finds a sitecustomize first
+on its PYTHONPATH that points agavepy's helpers (`get_binary_message`,
+`send_bytes_result`, `get_client`) at these and at the emulator, so an actor script
+written for a container runs here unchanged.
 """
 from __future__ import annotations
 
@@ -24,11 +27,12 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from ..agave import BINARY_DATA_VARIABLE, RESULTS_SOCKET_VARIABLE
 from ..attrdict import AttrDict
 from ..errors import ImageUnavailable, RunnerFailure
 from ..models import now
 from .base import (ExecutionSpec, LogBuffer, Results, ResultsReceiver, RunOutcome, Runner, make_workdir,
-                   sweep_dead_workdirs)
+                   sweep_dead_workdirs, write_python_support)
 
 _WORKDIR_PREFIX = "abaco-local-"
 
@@ -233,12 +237,16 @@ class LocalRunner(Runner):
             receiver = ResultsReceiver(os.path.join(workdir, "results.sock"), log)
             env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "SYSTEMROOT") if key in os.environ}
             env.update(spec.environment)
-            env["ABACO_EMULATOR_RESULTS_SOCKET"] = receiver.path
+            support = os.path.join(workdir, "python")
+            os.mkdir(support)
+            own = spec.environment.get("PYTHONPATH", os.environ.get("PYTHONPATH"))
+            env["PYTHONPATH"] = os.pathsep.join([write_python_support(support)] + ([own] if own else []))
+            env[RESULTS_SOCKET_VARIABLE] = receiver.path
             if spec.binary is not None:
                 binary_path = os.path.join(workdir, "binary_data")
                 with open(binary_path, "wb") as handle:
                     handle.write(spec.binary)
-                env["ABACO_EMULATOR_BINARY_DATA"] = binary_path
+                env[BINARY_DATA_VARIABLE] = binary_path
             started, begin = now(), time.monotonic()
             try:
                 process = subprocess.Popen(list(command), env=env, stdin=subprocess.PIPE,
