@@ -131,12 +131,12 @@ class Worker(threading.Thread):
                 return
             if not engine.prepare_image(self, actor["image"]):
                 return
+            engine.set_worker_status(self.id, models.WORKER_READY)
+            engine.actor_ready(self.actor_id, self.revision)  # its image is ready: so is the actor
             for predecessor in self.predecessors:
                 while predecessor.is_alive() and not self.stopping:
                     predecessor.join(0.2)
             self.predecessors = ()  # a chain of updates must not keep every old thread alive
-            engine.set_worker_status(self.id, models.WORKER_READY)
-            engine.actor_ready(self.actor_id, self.revision)
             mailbox = engine.mailbox(self.actor_id)
             while True:
                 message_id = mailbox.take(lambda: self.stopping)

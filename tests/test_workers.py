@@ -191,6 +191,7 @@ def test_stateful_actor_runs_one_message_at_a_time_across_a_forced_update(ag):
     assert gate.wait_entered(1)
     ag.actors.update(actorId=actor.id, body={"image": "gate:1", "stateless": False, "force": True})
     second = ag.actors.sendMessage(actorId=actor.id, body={"message": "second"})
+    _until(lambda: ag.actors.get(actorId=actor.id).status == "READY")  # not held up by "first"
     time.sleep(0.3)  # room for a replacement worker that did not wait to start "second"
     assert gate.entered == ["first"]
     gate.release.set()
