@@ -166,6 +166,9 @@ def run_demo(runner: str | None = None, out: TextIO = sys.stdout, timeout: float
                          result.decode("utf-8", "replace") or "-"])
             logs.append((kind, ex.id, ag.actors.getExecutionLogs(actorId=actor.id, executionId=ex.id).logs))
         _table(rows, out)
+        if all(row[-1] == "-" for row in rows[1:]):
+            out.write("No results: this busybox actor only writes logs (a shell cannot send a datagram to\n"
+                      "/_abaco_results.sock). The word counter in examples/downstream_project returns results.\n")
         for kind, execution_id, text in logs:
             out.write(f"\nLogs of execution {execution_id} ({kind} message):\n")
             out.write("".join(f"  | {line}\n" for line in text.splitlines()))

@@ -31,6 +31,9 @@ def test_demo_with_the_local_runner_shows_executions_logs_and_results():
     done = run_demo("--runner", "local")
     assert done.returncode == 0, done.stderr
     assert_demo_output(done.stdout, "local")
+    results = [line.split()[-1] for line in done.stdout.splitlines() if line.startswith(("string ", "JSON ", "binary "))]
+    assert results == ["words=3", "words=4", "words=0"], done.stdout
+    assert "No results" not in done.stdout
     assert "Traceback" not in done.stderr
 
 
@@ -54,5 +57,6 @@ def test_demo_with_docker_runs_real_containers_and_leaves_none(docker_client):
     assert done.returncode == 0, done.stderr
     assert_demo_output(done.stdout, "docker")
     assert "every container it started is removed" in done.stdout
+    assert "No results: this busybox actor only writes logs" in done.stdout
     assert docker_client.images.get("abaco-emulator/demo:1")
     assert not docker_client.containers.list(all=True, filters={"ancestor": "abaco-emulator/demo:1"})
