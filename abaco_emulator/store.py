@@ -105,7 +105,7 @@ class _JournalStorage(Storage):
         self._pending: list[str] = []
         self._written_seq = 0
         self._synced_seq = 0
-        self._sync_lock = threading.RLock()  # re-entered by Store.close
+        self._sync_lock = threading.RLock()  # re-entered by close() under Store.close
         self._journal = None
         self._journal_error: OSError | None = None  # a failed journal write: see _append
         self._journal_bytes = 0
@@ -257,6 +257,13 @@ class _JournalStorage(Storage):
     def _compaction_due(self) -> bool:
         return self._journal_bytes > max(_COMPACT_MIN_BYTES, 2 * self._snapshot_bytes)
 
+    @contextmanager
+    def locked_with(self, store_lock: Any) -> Iterator[None]:
+        """This storage's lock, then `store_lock`: sync()'s order, which every writer that
+        needs both must follow (the other order deadlocked with a racing write)."""
+        with self._sync_lock, store_lock:
+            yield
+
     def compact_if_due(self, store_lock: Any) -> None:
         """Fold a grown journal into a new snapshot, between transactions (a snapshot taken
         inside one would hold half of it after a crash). Locks in sync()'s order (this
@@ -264,7 +271,7 @@ class _JournalStorage(Storage):
         between the rename and the journal's truncation replays nothing stale."""
         if not self.path or not self._compaction_due():
             return
-        with self._sync_lock, store_lock:
+        with self.locked_with(store_lock):
             if self._journal is None or not self._compaction_due():  # another writer compacted first
                 return
             lines, upto = self.take_pending()
@@ -446,9 +453,7 @@ class Store:
             return len(self._index[kind].get(actor_id, {}))
 
     def close(self) -> None:
-        # In sync()'s lock order (the sync lock, then the store's): a write racing close()
-        # deadlocked with it the other way round.
-        with self._storage._sync_lock, self._lock:
+        with self._storage.locked_with(self._lock):
             try:
                 self._storage.sync(self._storage.written_seq, self._storage.take_pending)
             finally:
