@@ -299,6 +299,18 @@ def test_local_results_past_the_byte_bound_are_dropped(local, small_results_boun
     assert "this result and all later ones were dropped" in logs(local, handler.id, ex.id)
 
 
+def test_local_a_small_result_after_the_byte_bound_is_dropped_too(local, small_results_bounds):
+    def sender(ctx):
+        for value in (b"a" * 60, b"b" * 60, b"c"):  # the second passes 100 bytes; "c" would fit
+            ctx.send_result(value)
+
+    local.register_image("faults/sizes:1", sender)
+    actor = local.actors.add(body={"image": "faults/sizes:1"})
+    ex = run(local, actor.id)
+    assert results(local, actor.id, ex.id) == [b"a" * 60]
+    assert logs(local, actor.id, ex.id).count("dropped") == 1
+
+
 def test_local_unregistered_image_puts_the_actor_in_error_and_messages_wait(ag):
     actor = shell_actor(ag, HEALTHY_SCRIPT, image="faults/late:1")
     wait_until(lambda: ag.actors.get(actorId=actor.id).status == "ERROR", what="actor ERROR")

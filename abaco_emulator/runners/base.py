@@ -144,7 +144,8 @@ class Results:
             self._log.write(f"abaco-emulator: a result of {size} bytes was dropped: results are limited to "
                             f"{MAX_RESULT_BYTES} bytes per datagram.\n")
             return
-        if len(self.items) >= MAX_RESULTS_PER_EXECUTION or self._bytes + len(value) > MAX_RESULTS_TOTAL_BYTES:
+        if self._full or len(self.items) >= MAX_RESULTS_PER_EXECUTION \
+                or self._bytes + len(value) > MAX_RESULTS_TOTAL_BYTES:
             if not self._full:
                 self._full = True
                 self._log.write(f"abaco-emulator: this result and all later ones were dropped: an execution "
