@@ -235,10 +235,14 @@ class _JournalStorage(Storage):
                 return
             if self._journal is None:  # closed: a change made now cannot be saved, say so
                 raise StoreError(f"the database file {self.path} is closed: the change was not saved")
-            lines, upto = take_pending()
-            if lines or self._journal_error:
-                self._append(lines)
-            self._synced_seq = max(self._synced_seq, upto)
+            self._journal_pending(take_pending)
+
+    def _journal_pending(self, take_pending: Callable[[], tuple[list[str], int]]) -> None:
+        """Append and fsync the changes not yet journaled; they are then durable."""
+        lines, upto = take_pending()
+        if lines or self._journal_error:
+            self._append(lines)
+        self._synced_seq = max(self._synced_seq, upto)
 
     def _append(self, lines: list[str]) -> None:
         """Write and fsync journal lines. A failure is kept: the lines it lost may hold
@@ -274,11 +278,8 @@ class _JournalStorage(Storage):
         with self.locked_with(store_lock):
             if self._journal is None or not self._compaction_due():  # another writer compacted first
                 return
-            lines, upto = self.take_pending()
-            if lines or self._journal_error:
-                self._append(lines)
+            self._journal_pending(self.take_pending)
             self._write_snapshot()
-            self._synced_seq = max(self._synced_seq, upto)
 
     def take_pending(self) -> tuple[list[str], int]:
         lines, self._pending = self._pending, []
