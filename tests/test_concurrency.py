@@ -184,14 +184,18 @@ def prepare(actors) -> Workload:
     return Workload(shared, shared[0])
 
 
-def hammer(make_actors, workload: Workload, calls: int) -> None:
-    threads = [threading.Thread(target=workload.run, args=(make_actors(), n, calls), name=f"load-{n}")
-               for n in range(THREADS)]
+def run_all(threads: list[threading.Thread]) -> None:
+    """Start the client threads together and wait for them; none may hang."""
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(120)
     assert not any(thread.is_alive() for thread in threads), "a client thread hangs"
+
+
+def hammer(make_actors, workload: Workload, calls: int) -> None:
+    run_all([threading.Thread(target=workload.run, args=(make_actors(), n, calls), name=f"load-{n}")
+             for n in range(THREADS)])
 
 
 @pytest.mark.parametrize("persistent", [False, True], ids=["memory", "db_path"])
@@ -275,14 +279,9 @@ def test_racing_worker_deletes_updates_and_compactions_leave_every_actor_a_worke
         shared = {ag.actors.add(body={"image": IMAGE, "stateless": n % 2 == 0}).id: n % 2 == 0 for n in range(4)}
         accepted: dict[str, list[str]] = defaultdict(list)
         lock, failures, races = threading.Lock(), [], []
-        threads = [threading.Thread(target=worker_load, name=f"load-{n}",
-                                    args=(ag, admin, shared, n, 150, accepted, lock, failures, races))
-                   for n in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
-        assert not any(t.is_alive() for t in threads), "a client thread hangs"
+        run_all([threading.Thread(target=worker_load, name=f"load-{n}",
+                                  args=(ag, admin, shared, n, 150, accepted, lock, failures, races))
+                 for n in range(THREADS)])
         assert not failures, failures[:3]
         assert all("Worker not found" in m or "at most" in m or "No actor" in m for m in races), set(races)
         ag.drain(60)  # hangs if an actor was left without a worker
