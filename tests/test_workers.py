@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from abaco_checks import ID, TIME, Gate, abaco_error, assert_camel_model, echo
+from abaco_checks import ID, TIME, Gate, abaco_error, assert_camel_model, echo, wait_until
 
 PRIVILEGED = ["Internal/abaco-privileged"]
 
@@ -15,14 +15,6 @@ PRIVILEGED = ["Internal/abaco-privileged"]
 def image(ag):
     ag.register_image("echo:1", echo)
     return "echo:1"
-
-
-def _until(predicate, timeout=5):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 def test_a_new_actor_gets_one_worker(ag, image):
@@ -44,7 +36,7 @@ def test_worker_is_ready_when_idle_and_busy_while_running(ag):
     ag.register_image("gate:1", gate)
     actor = ag.actors.add(body={"image": "gate:1"})
     worker_id = ag.actors.listWorkers(actorId=actor.id)[0].id
-    _until(lambda: ag.actors.getWorker(actorId=actor.id, workerId=worker_id).status == "READY")
+    wait_until(lambda: ag.actors.getWorker(actorId=actor.id, workerId=worker_id).status == "READY", timeout=5)
     sent = ag.actors.sendMessage(actorId=actor.id, body={"message": "m"})
     try:
         assert gate.wait_entered(1)
@@ -140,7 +132,7 @@ def test_delete_worker_returns_none_and_the_worker_goes_away(ag, admin, image):
     admin.actors.addWorker(actorId=actor.id, body={"num": 1})
     first, second = (w.id for w in ag.actors.listWorkers(actorId=actor.id))
     assert ag.actors.deleteWorker(actorId=actor.id, workerId=first) is None
-    _until(lambda: [w.id for w in ag.actors.listWorkers(actorId=actor.id)] == [second])
+    wait_until(lambda: [w.id for w in ag.actors.listWorkers(actorId=actor.id)] == [second], timeout=5)
     with abaco_error(404, "Worker not found."):
         ag.actors.getWorker(actorId=actor.id, workerId=first)
     sent = ag.actors.sendMessage(actorId=actor.id, body={"message": "m"})
@@ -173,13 +165,13 @@ def test_update_with_new_image_replaces_the_workers(ag, image):
     actor = ag.actors.add(body={"image": image})
     old = ag.actors.listWorkers(actorId=actor.id)[0].id
     ag.actors.update(actorId=actor.id, body={"image": "echo:2"})
-    _until(lambda: [w.image for w in ag.actors.listWorkers(actorId=actor.id)] == ["echo:2"])
+    wait_until(lambda: [w.image for w in ag.actors.listWorkers(actorId=actor.id)] == ["echo:2"], timeout=5)
     assert ag.actors.listWorkers(actorId=actor.id)[0].id != old
 
 
 def test_worker_of_an_unregistered_image_is_in_error(ag):
     actor = ag.actors.add(body={"image": "nowhere:1"})
-    _until(lambda: ag.actors.get(actorId=actor.id).status == "ERROR")
+    wait_until(lambda: ag.actors.get(actorId=actor.id).status == "ERROR", timeout=5)
     assert [w.status for w in ag.actors.listWorkers(actorId=actor.id)] == ["ERROR"]
 
 
@@ -191,7 +183,7 @@ def test_stateful_actor_runs_one_message_at_a_time_across_a_forced_update(ag):
     assert gate.wait_entered(1)
     ag.actors.update(actorId=actor.id, body={"image": "gate:1", "stateless": False, "force": True})
     second = ag.actors.sendMessage(actorId=actor.id, body={"message": "second"})
-    _until(lambda: ag.actors.get(actorId=actor.id).status == "READY")  # not held up by "first"
+    wait_until(lambda: ag.actors.get(actorId=actor.id).status == "READY", timeout=5)  # not held up by "first"
     time.sleep(0.3)  # room for a replacement worker that did not wait to start "second"
     assert gate.entered == ["first"]
     gate.release.set()
