@@ -30,6 +30,8 @@ SHUTTING_DOWN = "SHUTTING_DOWN"
 # Execution statuses (SUBMITTED and ERROR are shared with actors).
 RUNNING = "RUNNING"
 COMPLETE = "COMPLETE"
+# An execution in one of these has ended: nothing about it changes any more.
+FINISHED = frozenset({COMPLETE, ERROR})
 
 # Worker statuses.
 WORKER_REQUESTED = "REQUESTED"
@@ -37,6 +39,9 @@ WORKER_READY = "READY"
 WORKER_BUSY = "BUSY"
 WORKER_SHUTTING_DOWN = "SHUTTING_DOWN"
 WORKER_ERROR = "ERROR"
+
+# How the Docker runner gets an actor's image (the emulator never pulls by default).
+PULL_POLICIES = ("never", "missing", "always")
 
 RESERVED_ALIASES = frozenset({"executions", "nonces", "logs", "messages", "adapters", "admin"})
 FORBIDDEN_ALIAS_CHARACTERS = frozenset('\\":/?#[]@!$&\'()*+,;= ')
