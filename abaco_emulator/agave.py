@@ -41,8 +41,13 @@ BINARY_DATA_VARIABLE = "ABACO_EMULATOR_BINARY_DATA"
 RESULTS_SOCKET_VARIABLE = "ABACO_EMULATOR_RESULTS_SOCKET"
 _lock = threading.Lock()
 
+# The path of the table's getSearch row (operations.py) under the v2 prefix. Written
+# out because this module is copied alone into containers and cannot import the
+# table; tests/test_agavepy_client.py checks that the two agree.
+SEARCH_PATH = "/actors/v2/search/{search_type}"
+
 _SEARCH_OPERATION = {
-    "path": "/actors/v2/search/{search_type}",
+    "path": SEARCH_PATH,
     "description": "Search Abaco's records (added by abaco_emulator.patch_agavepy).",
     "has_websocket": False,
     "operations": [{

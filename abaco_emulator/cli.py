@@ -55,7 +55,8 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run_serve(args: argparse.Namespace) -> int:
     from .errors import EmulatorError
-    from .server import expand_role, serve, user_tokens
+    from .auth import expand_role
+    from .server import serve, user_tokens
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -2,39 +2,47 @@
 
 Each method takes the keyword arguments agavepy takes, encodes its body as agavepy
 would (a str body is sent as-is as JSON text, other values are JSON-encoded, bytes
-given to `sendBinaryMessage` are sent as application/octet-stream), calls the
-service, and returns what agavepy returns for the same answer: the envelope's
-`result` with top-level dicts as `AttrDict`, `None` for the operations whose result
-agavepy reads as a string, and a `requests.Response` for `getOneExecutionResult`.
-Errors raise the `requests.HTTPError` agavepy raises, whose `.response.json()` is the
-Abaco error envelope.
+given to `sendBinaryMessage` are sent as application/octet-stream), performs the
+operation of the same name (`operations.py`) and renders the result through the
+Abaco v2 dialect, as the HTTP app does: it returns the envelope's `result` with
+top-level dicts as `AttrDict`, `None` where agavepy reads a string, and a
+`requests.Response` for `getOneExecutionResult`. Errors raise the `requests.HTTPError`
+agavepy raises, whose `.response.json()` is the Abaco error envelope.
 """
 from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, TypeVar, cast
 
 import requests
 
 from .attrdict import AttrDict
-from .contract import JSON, BINARY, message_from_request
+from .auth import Caller
+from .contract import BINARY, JSON, message_from_request
+from .dialects import Dialect
 from .errors import AbacoError, BadRequest
-from .service import ActorsService, Caller
-from .shapes import envelope
+from .operations import operation
+from .schemas import OPTIONAL_BODIES, describe_body
+from .service import ActorsService
 
 _REASONS = {400: "BAD REQUEST", 401: "UNAUTHORIZED", 404: "NOT FOUND", 405: "METHOD NOT ALLOWED",
             413: "REQUEST ENTITY TOO LARGE"}
+F = TypeVar("F", bound=Callable[..., Any])
+# agavepy's names of the path parameters of operations.py.
+_AGAVEPY_NAMES = {"actor_id": "actorId", "execution_id": "executionId", "worker_id": "workerId",
+                  "nonce_id": "nonceId", "alias": "alias", "search_type": "search_type"}
+_NO_BODY = object()
 
 
-def http_error(error: AbacoError, method: str, url: str) -> requests.HTTPError:
+def http_error(error: AbacoError, method: str, url: str, dialect: Dialect) -> requests.HTTPError:
     """The exception agavepy raises for an Abaco error answer."""
     response = requests.Response()
     response.status_code = error.status_code
     response.reason = _REASONS.get(error.status_code, "ERROR")
     response.url = url
     response.headers["Content-Type"] = "application/json"
-    response._content = json.dumps(envelope(None, error.message, status="error")).encode("utf-8")
+    response._content = json.dumps(dialect.error(error.message)).encode("utf-8")
     response.encoding = "utf-8"
     response.request = requests.Request(method, url).prepare()
     kind = "Client" if error.status_code < 500 else "Server"
@@ -44,28 +52,30 @@ def http_error(error: AbacoError, method: str, url: str) -> requests.HTTPError:
 
 def _model(value: Any) -> Any:
     """agavepy turns a model result into an AttrDict (top level only)."""
-    return AttrDict(value) if isinstance(value, dict) else value
+    if isinstance(value, dict):
+        return AttrDict(value)
+    if isinstance(value, list):
+        return [AttrDict(v) if isinstance(v, dict) else v for v in value]
+    return value
 
 
-def _models(values: list[Any]) -> list[Any]:
-    return [_model(v) for v in values]
+def _agavepy_method(function: F) -> F:
+    """A facade method takes keyword arguments only, as agavepy's do; its Abaco errors
+    become agavepy's HTTPError, for the URL agavepy would have called."""
+    op = operation(function.__name__)
 
-
-def _operation(method: str, path: str) -> Callable:
-    """Declare the Abaco route of a facade method: errors become agavepy's HTTPError."""
-    def decorate(function: Callable) -> Callable:
-        @functools.wraps(function)
-        def wrapper(self: "ActorsClient", *args: Any, **kwargs: Any) -> Any:
-            if args:
-                raise TypeError(f"actors.{function.__name__} takes keyword arguments only, as agavepy does")
-            try:
-                return function(self, **kwargs)
-            except AbacoError as error:
-                url = f"{self._service.options.api_server}/actors/v2/{path.format(**kwargs)}".rstrip("/")
-                raise http_error(error, method, url) from None
-        wrapper.route = (method, path)
-        return wrapper
-    return decorate
+    @functools.wraps(function)
+    def wrapper(self: "ActorsClient", *args: Any, **kwargs: Any) -> Any:
+        if args:
+            raise TypeError(f"actors.{function.__name__} takes keyword arguments only, as agavepy does")
+        try:
+            return function(self, **kwargs)
+        except AbacoError as error:
+            path = op.path.format(**{name: kwargs.get(_AGAVEPY_NAMES[name], "") for name in op.parameters})
+            url = f"{self._service.options.api_server}/actors/v2{path}".rstrip("/")
+            raise http_error(error, op.method, url, self._dialect) from None
+    wrapper.operation = op  # type: ignore[attr-defined]
+    return cast(F, wrapper)
 
 
 def _json_body(value: Any, what: str) -> Any:
@@ -93,56 +103,74 @@ def _query_int(name: str, value: Any) -> int | None:
     raise BadRequest(f"Invalid query parameter {name}: {value!r} is not an integer.")
 
 
+def _skip(skip: Any, offset: Any) -> int | None:
+    """`skip`, or its synonym `offset` (agavepy 0.9.5 sends `offset`)."""
+    return _query_int("offset", offset) if offset is not None else _query_int("skip", skip)
+
+
 class ActorsClient:
     """`ag.actors`: every method of agavepy's actors interface, in process."""
 
-    def __init__(self, service: ActorsService, caller: Caller) -> None:
+    def __init__(self, service: ActorsService, caller: Caller, dialect: Dialect) -> None:
         self._service = service
         self._caller = caller
+        self._dialect = dialect
 
     def _as(self, nonce: str | None) -> Caller:
         if nonce is None:
             return self._caller
         return Caller(username="", tenant=self._caller.tenant, nonce=nonce)
 
+    def _perform(self, name: str, nonce: str | None, path: Mapping[str, str] | None = None,
+                 body: Any = _NO_BODY, **arguments: Any) -> Any:
+        """Perform `name` and render its result as agavepy returns it. A `body` is decoded
+        as the server decodes what agavepy sends, then read by the dialect."""
+        op = operation(name)
+        read = None
+        if body is not _NO_BODY:
+            decoded = None if body is None and op.body in OPTIONAL_BODIES else \
+                _json_body(body, describe_body(op.body or "state"))
+            read = functools.partial(self._dialect.read_body, op, decoded)
+        result = self._service.perform(name, self._as(nonce), path, read, **arguments)
+        return _model(self._dialect.render(op.result, result, self._service.options.api_server))
+
     # -- actors ----------------------------------------------------------------------
-    @_operation("GET", "")
+    @_agavepy_method
     def list(self, limit: int | None = 100, q: Any = None, skip: int | None = 0, offset: int | None = None,
              nonce: str | None = None) -> list[AttrDict]:
-        skip = _query_int("offset", offset) if offset is not None else _query_int("skip", skip)
-        return _models(self._service.list_actors(self._as(nonce), _query_int("limit", limit), skip, q))
+        return self._perform("list", nonce, limit=_query_int("limit", limit), skip=_skip(skip, offset), q=q)
 
-    @_operation("POST", "")
+    @_agavepy_method
     def add(self, body: Any = None, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.add_actor(self._as(nonce), _json_body(body, "actor description")))
+        return self._perform("add", nonce, body=body)
 
-    @_operation("GET", "{actorId}")
+    @_agavepy_method
     def get(self, actorId: str, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.get_actor(self._as(nonce), actorId))
+        return self._perform("get", nonce, {"actor_id": actorId})
 
-    @_operation("PUT", "{actorId}")
+    @_agavepy_method
     def update(self, actorId: str, body: Any = None, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.update_actor(self._as(nonce), actorId, _json_body(body, "actor description")))
+        return self._perform("update", nonce, {"actor_id": actorId}, body=body)
 
-    @_operation("DELETE", "{actorId}")
+    @_agavepy_method
     def delete(self, actorId: str, nonce: str | None = None) -> None:
-        return self._service.delete_actor(self._as(nonce), actorId)
+        return self._perform("delete", nonce, {"actor_id": actorId})
 
     # -- messages --------------------------------------------------------------------
-    @_operation("GET", "{actorId}/messages")
+    @_agavepy_method
     def getMessages(self, actorId: str, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.get_messages(self._as(nonce), actorId))
+        return self._perform("getMessages", nonce, {"actor_id": actorId})
 
-    @_operation("DELETE", "{actorId}/messages")
+    @_agavepy_method
     def deleteMessages(self, actorId: str, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.delete_messages(self._as(nonce), actorId))
+        return self._perform("deleteMessages", nonce, {"actor_id": actorId})
 
-    @_operation("POST", "{actorId}/messages")
+    @_agavepy_method
     def sendMessage(self, actorId: str, body: Any = None, environment: dict[str, Any] | None = None,
                     nonce: str | None = None) -> AttrDict:
         return self._send(actorId, body, environment, nonce)
 
-    @_operation("POST", "{actorId}/messages")
+    @_agavepy_method
     def sendBinaryMessage(self, actorId: str, message: Any = None, environment: dict[str, Any] | None = None,
                           nonce: str | None = None) -> AttrDict:
         return self._send(actorId, message, environment, nonce)
@@ -158,104 +186,103 @@ class ActorsClient:
             message = message_from_request(JSON, json.dumps(_json_body(body, "message")).encode("utf-8"))
         if environment is not None and not isinstance(environment, dict):
             raise TypeError("Parameter environment must be of type dict.")
-        return _model(self._service.send_message(self._as(nonce), actor_id, message, environment))
+        return cast(AttrDict, self._perform("sendMessage", nonce, {"actor_id": actor_id}, message=message,
+                                            environment=environment))
 
     # -- state -----------------------------------------------------------------------
-    @_operation("GET", "{actorId}/state")
+    @_agavepy_method
     def getState(self, actorId: str, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.get_state(self._as(nonce), actorId))
+        return self._perform("getState", nonce, {"actor_id": actorId})
 
-    @_operation("POST", "{actorId}/state")
+    @_agavepy_method
     def updateState(self, actorId: str, body: Any = None, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.update_state(self._as(nonce), actorId, _json_body(body, "state")))
+        return self._perform("updateState", nonce, {"actor_id": actorId}, body=body)
 
     # -- permissions -----------------------------------------------------------------
-    @_operation("GET", "{actorId}/permissions")
+    @_agavepy_method
     def getPermissions(self, actorId: str, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.get_permissions(self._as(nonce), actorId))
+        return self._perform("getPermissions", nonce, {"actor_id": actorId})
 
-    @_operation("POST", "{actorId}/permissions")
+    @_agavepy_method
     def updatePermissions(self, actorId: str, body: Any = None, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.update_permissions(self._as(nonce), actorId,
-                                                       _json_body(body, "permission request")))
+        return self._perform("updatePermissions", nonce, {"actor_id": actorId},
+                             body=body)
 
     # -- workers ---------------------------------------------------------------------
-    @_operation("GET", "{actorId}/workers")
+    @_agavepy_method
     def listWorkers(self, actorId: str, nonce: str | None = None) -> list[AttrDict]:
-        return _models(self._service.list_workers(self._as(nonce), actorId))
+        return self._perform("listWorkers", nonce, {"actor_id": actorId})
 
-    @_operation("POST", "{actorId}/workers")
+    @_agavepy_method
     def addWorker(self, actorId: str, body: Any = None, limit: int | None = 100, q: Any = None,
                   skip: int | None = 0, nonce: str | None = None) -> Any:
-        self._service.add_workers(self._as(nonce), actorId, _json_body(body if body is not None else {},
-                                                                      "workers request"))
+        self._perform("addWorker", nonce, {"actor_id": actorId}, body=body)
         # agavepy reads this answer with a model it cannot apply and hands back the envelope.
-        return envelope(None, "Workers scheduled successfully.")
+        return self._dialect.envelope(None, operation("addWorker").message)
 
-    @_operation("GET", "{actorId}/workers/{workerId}")
+    @_agavepy_method
     def getWorker(self, actorId: str, workerId: str, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.get_worker(self._as(nonce), actorId, workerId))
+        return self._perform("getWorker", nonce, {"actor_id": actorId, "worker_id": workerId})
 
-    @_operation("DELETE", "{actorId}/workers/{workerId}")
+    @_agavepy_method
     def deleteWorker(self, actorId: str, workerId: str, nonce: str | None = None) -> None:
-        return self._service.delete_worker(self._as(nonce), actorId, workerId)
+        return self._perform("deleteWorker", nonce, {"actor_id": actorId, "worker_id": workerId})
 
     # -- nonces ----------------------------------------------------------------------
-    @_operation("GET", "{actorId}/nonces")
+    @_agavepy_method
     def listNonces(self, actorId: str, nonce: str | None = None) -> list[AttrDict]:
-        return _models(self._service.list_nonces(self._as(nonce), actorId))
+        return self._perform("listNonces", nonce, {"actor_id": actorId})
 
-    @_operation("POST", "{actorId}/nonces")
+    @_agavepy_method
     def addNonce(self, actorId: str, body: Any = None, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.add_nonce(self._as(nonce), actorId,
-                                              _json_body(body if body is not None else {}, "nonce request")))
+        return self._perform("addNonce", nonce, {"actor_id": actorId}, body=body)
 
-    @_operation("GET", "{actorId}/nonces/{nonceId}")
+    @_agavepy_method
     def getNonce(self, actorId: str, nonceId: str, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.get_nonce(self._as(nonce), actorId, nonceId))
+        return self._perform("getNonce", nonce, {"actor_id": actorId, "nonce_id": nonceId})
 
-    @_operation("DELETE", "{actorId}/nonces/{nonceId}")
+    @_agavepy_method
     def deleteNonce(self, actorId: str, nonceId: str, nonce: str | None = None) -> None:
-        return self._service.delete_nonce(self._as(nonce), actorId, nonceId)
+        return self._perform("deleteNonce", nonce, {"actor_id": actorId, "nonce_id": nonceId})
 
     # -- aliases ---------------------------------------------------------------------
-    @_operation("GET", "aliases")
+    @_agavepy_method
     def listAliases(self, nonce: str | None = None) -> list[AttrDict]:
-        return _models(self._service.list_aliases(self._as(nonce)))
+        return self._perform("listAliases", nonce)
 
-    @_operation("POST", "aliases")
+    @_agavepy_method
     def addAlias(self, body: Any = None, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.add_alias(self._as(nonce), _json_body(body, "alias request")))
+        return self._perform("addAlias", nonce, body=body)
 
-    @_operation("GET", "aliases/{alias}")
+    @_agavepy_method
     def getAlias(self, alias: str, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.get_alias(self._as(nonce), alias))
+        return self._perform("getAlias", nonce, {"alias": alias})
 
-    @_operation("DELETE", "aliases/{alias}")
+    @_agavepy_method
     def deleteAlias(self, alias: str, nonce: str | None = None) -> None:
-        return self._service.delete_alias(self._as(nonce), alias)
+        return self._perform("deleteAlias", nonce, {"alias": alias})
 
     # -- search ----------------------------------------------------------------------
-    @_operation("GET", "search/{search_type}")
+    @_agavepy_method
     def getSearch(self, search_type: str, limit: int | None = 100, q: Any = None, skip: int | None = 0,
                   nonce: str | None = None) -> AttrDict:
-        return _model(self._service.search(self._as(nonce), search_type, q=q, limit=_query_int("limit", limit),
-                                           skip=_query_int("skip", skip)))
+        return self._perform("getSearch", nonce, {"search_type": search_type}, q=q,
+                             limit=_query_int("limit", limit), skip=_query_int("skip", skip))
 
     # -- executions ------------------------------------------------------------------
-    @_operation("GET", "{actorId}/executions")
+    @_agavepy_method
     def listExecutions(self, actorId: str, limit: int | None = 100, q: Any = None, skip: int | None = 0,
                        offset: int | None = None, nonce: str | None = None) -> AttrDict:
-        skip = _query_int("offset", offset) if offset is not None else _query_int("skip", skip)
-        return _model(self._service.list_executions(self._as(nonce), actorId, _query_int("limit", limit), skip, q))
+        return self._perform("listExecutions", nonce, {"actor_id": actorId}, limit=_query_int("limit", limit),
+                             skip=_skip(skip, offset), q=q)
 
-    @_operation("GET", "{actorId}/executions/{executionId}")
+    @_agavepy_method
     def getExecution(self, actorId: str, executionId: str, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.get_execution(self._as(nonce), actorId, executionId))
+        return self._perform("getExecution", nonce, {"actor_id": actorId, "execution_id": executionId})
 
-    @_operation("GET", "{actorId}/executions/{executionId}/results")
+    @_agavepy_method
     def getOneExecutionResult(self, actorId: str, executionId: str, nonce: str | None = None) -> requests.Response:
-        data = self._service.pop_result(self._as(nonce), actorId, executionId)
+        data = self._perform("getOneExecutionResult", nonce, {"actor_id": actorId, "execution_id": executionId})
         response = requests.Response()
         response.status_code = 200
         response.reason = "OK"
@@ -264,10 +291,10 @@ class ActorsClient:
         response._content = data
         return response
 
-    @_operation("GET", "{actorId}/executions/{executionId}/logs")
+    @_agavepy_method
     def getExecutionLogs(self, actorId: str, executionId: str, limit: int | None = 100, q: Any = None,
                          skip: int | None = 0, nonce: str | None = None) -> AttrDict:
-        return _model(self._service.get_logs(self._as(nonce), actorId, executionId))
+        return self._perform("getExecutionLogs", nonce, {"actor_id": actorId, "execution_id": executionId})
 
 
-METHODS = tuple(name for name, value in vars(ActorsClient).items() if hasattr(value, "route"))
+METHODS = tuple(name for name, value in vars(ActorsClient).items() if hasattr(value, "operation"))

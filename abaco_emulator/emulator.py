@@ -6,12 +6,15 @@ import weakref
 from typing import Any, Callable, Iterable, Sequence
 
 from .attrdict import AttrDict
+from .auth import DEFAULT_TENANT, Caller, TokenRegistry
 from .client import ActorsClient
-from .engine import Engine, EngineHooks
+from .dialects.abaco_v2 import AbacoV2
+from .engine import Engine
 from .errors import EmulatorError
+from .models import PULL_POLICIES
 from .runners.base import Runner
 from .runners.local import LocalRunner
-from .service import DEFAULT_TENANT, ActorsService, Caller, ServiceOptions
+from .service import ActorsService, ServiceOptions
 from .store import Store
 
 _open_emulators: "weakref.WeakSet[AbacoEmulator]" = weakref.WeakSet()
@@ -63,7 +66,7 @@ class UserView(_View):
         self._emulator = emulator
         self.user = caller.username
         self.roles = caller.roles
-        self.actors = ActorsClient(emulator.service, caller)
+        self.actors = ActorsClient(emulator.service, caller, emulator.dialect)
 
     def as_user(self, name: str, roles: Iterable[str] = ()) -> "UserView":
         return self._emulator.as_user(name, roles)
@@ -83,28 +86,29 @@ class AbacoEmulator(_View):
                  max_run_time: float | None = None, pull: str = "never", uid: int | None = None,
                  network_mode: str = "host", allow_privileged: bool = False, allow_mounts: bool = False,
                  docker_client: Any = None) -> None:
-        if pull not in ("never", "missing", "always"):
-            raise ValueError(f"pull must be 'never', 'missing' or 'always', not {pull!r}")
+        if pull not in PULL_POLICIES:
+            raise ValueError(f"pull must be one of {', '.join(PULL_POLICIES)}, not {pull!r}")
         self._emulator = self
         self._closed = False
         self.runner = make_runner(runner, pull=pull, uid=uid, network_mode=network_mode,
                                   docker_client=docker_client)
         self.store = Store(db_path)
-        self.engine = Engine(self.store, self.runner, max_run_time=max_run_time)
+        self.tokens = TokenRegistry()
+        self.engine = Engine(self.store, self.runner, self.tokens, tenant=tenant, max_run_time=max_run_time)
         options = ServiceOptions(tenant=tenant, allow_privileged=allow_privileged, allow_mounts=allow_mounts)
-        if api_server:
-            options.api_server = api_server.rstrip("/")
         self.service = ActorsService(self.store, self.engine, options)
+        if api_server:
+            self.set_api_server(api_server)
+        self.dialect = AbacoV2()
         self.user = user
         self.roles = frozenset(roles)
-        self.actors = ActorsClient(self.service, Caller(user, self.roles, tenant))
-        self.engine.start(EngineHooks(
-            api_server=lambda: self.service.options.api_server,
-            access_token=self.service.access_token_for,
-            revoke_token=self.service.revoke_token,
-            update_state=self.service.set_state_from_execution,
-        ))
+        self.actors = ActorsClient(self.service, Caller(user, self.roles, tenant), self.dialect)
+        self.engine.start()
         _open_emulators.add(self)
+
+    def set_api_server(self, url: str) -> None:
+        """Where the API is served: the base of `_links` and what containers call back."""
+        self.service.options.api_server = self.engine.api_server = url.rstrip("/")
 
     def as_user(self, name: str, roles: Iterable[str] = ()) -> UserView:
         """A view of this emulator acting as `name` (permissions, nonces, sharing)."""

@@ -10,34 +10,52 @@ Each actor has a `Mailbox` (FIFO) and one or more `Worker` threads; a worker tak
 message at a time and runs it through the runner. A stateful actor has exactly one
 worker, so its messages run strictly one at a time; a stateless actor runs as many at
 once as it has workers.
+
+Every change of an actor's status and every finished execution goes through one
+place (`_set_actor_status`, `_record`), which records it and hands an `EngineEvent`
+to the subscribers (`subscribe`) inside the same store transaction, so what they
+write (a linked actor's message, say) is kept or lost together with its cause.
 """
 from __future__ import annotations
 
 import base64
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from . import models
+from .auth import TokenRegistry
 from .contract import Message, environment_for
-from .errors import ExecutionTimeout, ImageUnavailable, RunnerUnavailable
+from .errors import BadRequest, ExecutionTimeout, ImageUnavailable, NotFound, RunnerUnavailable
+from .models import ActorRecord, ExecutionRecord, MessageRecord, WorkerRecord
 from .runners.base import ExecutionSpec, RunOutcome, Runner
+from .schemas import check_json
 from .store import Store
+from .waiting import Deadline
 
-_FINISHED = (models.COMPLETE, models.ERROR)
 MAX_RUN_TIME_HINT = "max_run_time="
+# Where containers are told to call back when the emulator is not served: nothing
+# listens there, so a callback fails instead of reaching another server.
+UNSERVED_API_SERVER = "http://127.0.0.1:5000"
 
 
-@dataclass
-class EngineHooks:
-    """What the engine needs from the service above it, given as callables."""
+@dataclass(frozen=True)
+class EngineEvent:
+    """A change the engine recorded: `ACTOR_<STATUS>` (READY, ERROR, SUBMITTED,
+    SHUTTING_DOWN), `EXECUTION_STARTED` or `EXECUTION_COMPLETE`."""
 
-    api_server: Callable[[], str]
-    access_token: Callable[[str], str]
-    revoke_token: Callable[[str], None]
-    update_state: Callable[[str, Any], None]
+    type: str
+    actor_id: str
+    time: str
+    status: str                       # the actor's new status, or the execution's
+    previous: str = ""                # the actor's status before (actor events)
+    status_message: str = ""
+    execution_id: str | None = None
+    exit_code: int | None = None
+
+
+Subscriber = Callable[[EngineEvent], None]
 
 
 class Mailbox:
@@ -92,82 +110,53 @@ class Mailbox:
 
 
 class Worker(threading.Thread):
-    """Runs the messages of one actor, one at a time, until it is stopped."""
+    """One worker of an actor: a thread that serves the actor's mailbox (`Engine._serve`)
+    one message at a time until it is stopped."""
 
-    def __init__(self, engine: "Engine", actor_id: str, revision: int,
+    def __init__(self, serve: Callable[["Worker"], None], actor_id: str, revision: int,
                  predecessors: tuple["Worker", ...] = ()) -> None:
         self.id = models.new_id()
         super().__init__(name=f"abaco-worker-{self.id}", daemon=True)
-        self.engine = engine
+        self._serve = serve
         self.actor_id = actor_id
         self.revision = revision
-        self._stop_requested = threading.Event()
+        self.stop_requested = threading.Event()
         self.current: str | None = None
         self.held = False  # its last message went back to the mailbox: the runner is away
         # Stopped workers it replaces; for a stateful actor it takes no message until
         # they have finished the execution they were running.
         self.predecessors = predecessors
 
-    def stop(self, force: bool) -> None:
-        """Take no more messages; with `force`, also end the running execution now."""
-        self._stop_requested.set()
-        self.engine.mailbox(self.actor_id).wake_all()
-        if force and self.current is not None:
-            self.engine.runner.stop(self.current)
-
     @property
     def stopping(self) -> bool:
-        return self._stop_requested.is_set()
+        return self.stop_requested.is_set()
 
     def pause(self, seconds: float) -> None:
         """Sleep, but no longer than until the worker is stopped."""
-        self._stop_requested.wait(seconds)
+        self.stop_requested.wait(seconds)
 
     def run(self) -> None:
-        engine = self.engine
-        try:
-            actor = engine.store.get("actors", self.actor_id)
-            if actor is None or self.stopping:
-                return
-            if not engine.prepare_image(self, actor["image"]):
-                return
-            engine.set_worker_status(self.id, models.WORKER_READY)
-            engine.actor_ready(self.actor_id, self.revision)  # its image is ready: so is the actor
-            for predecessor in self.predecessors:
-                while predecessor.is_alive() and not self.stopping:
-                    predecessor.join(0.2)
-            self.predecessors = ()  # a chain of updates must not keep every old thread alive
-            mailbox = engine.mailbox(self.actor_id)
-            while True:
-                message_id = mailbox.take(lambda: self.stopping)
-                if message_id is None:
-                    break
-                self.current = message_id
-                try:
-                    engine.execute(self, message_id)
-                finally:
-                    self.current = None
-                    mailbox.done()
-                if self.held and not engine.wait_for_runner(self, actor["image"]):
-                    break
-            engine.store.delete("workers", self.id)
-        except BaseException as exc:  # a bug of the emulator: keep it for the test to see
-            engine.report(exc)
-        finally:
-            engine.worker_exited(self)
+        self._serve(self)
 
 
 class Engine:
     """Owns the mailboxes and workers of every actor and records their executions."""
 
-    def __init__(self, store: Store, runner: Runner, *, max_run_time: float | None = None) -> None:
+    def __init__(self, store: Store, runner: Runner, tokens: TokenRegistry, *, tenant: str,
+                 max_run_time: float | None = None) -> None:
         self.store = store
+        self.runner = runner
+        self.tokens = tokens
+        self.tenant = tenant
+        self.max_run_time = max_run_time
+        # Where an execution's container calls the API back (`_abaco_api_server`).
+        self.api_server = UNSERVED_API_SERVER
+        self.errors: list[BaseException] = []
+        # Replaced, never changed in place, so publishing reads it without a lock (it runs
+        # under the store's lock, which others take while holding the engine's).
+        self._subscribers: tuple[Subscriber, ...] = ()
         self._image_lock = threading.Lock()
         self._image_generation = 0
-        self.runner = runner
-        self.max_run_time = max_run_time
-        self.hooks: EngineHooks | None = None
-        self.errors: list[BaseException] = []
         self._mailboxes: dict[str, Mailbox] = {}
         self._workers: dict[str, Worker] = {}
         self._lock = threading.RLock()
@@ -177,21 +166,20 @@ class Engine:
         self._closed = False
 
     # -- life cycle ------------------------------------------------------------------
-    def start(self, hooks: EngineHooks) -> None:
+    def start(self) -> None:
         """Queue every stored message again and start the workers of every actor."""
-        self.hooks = hooks
         with self.store.transaction():
-            for worker in self.store.all("workers"):
-                self.store.delete("workers", worker["id"])
-            for message in self.store.all("messages"):
-                execution = self.store.get("executions", message["id"])
+            for worker in self.store.workers.all():
+                self.store.workers.delete(worker["id"])
+            for message in self.store.messages.all():
+                execution = self.store.executions.get(message["id"])
                 if execution is not None and execution["status"] == models.RUNNING:
-                    self.store.update("executions", message["id"], {
+                    self.store.executions.update(message["id"], {
                         "status": models.SUBMITTED, "worker_id": None, "start_time": None})
                 self.mailbox(message["actor_id"]).put(message["id"])
-        for actor in self.store.all("actors"):
+        for actor in self.store.actors.all():
             if actor["status"] != models.SHUTTING_DOWN:
-                self.store.update("actors", actor["id"], {"status": models.SUBMITTED, "status_message": ""})
+                self._set_actor_status(actor["id"], models.SUBMITTED)
                 self.start_actor(actor["id"])
 
     def close(self, timeout: float | None = 30.0, *, finish_running: bool = False) -> None:
@@ -204,11 +192,17 @@ class Engine:
             self._closed = True
             workers = list(self._workers.values())
         for worker in workers:
-            worker.stop(force=not finish_running)
-        deadline = None if timeout is None else time.monotonic() + timeout
+            self._stop(worker, force=not finish_running)
+        deadline = Deadline(timeout)
         for worker in workers:
-            worker.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            worker.join(deadline.remaining())
         self.runner.close()
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Call `subscriber` with every event, inside the transaction that records it:
+        it may write to the store (atomically with the event's cause) and must not block."""
+        with self._lock:
+            self._subscribers = (*self._subscribers, subscriber)
 
     def running_count(self) -> int:
         """How many executions run now."""
@@ -219,6 +213,25 @@ class Engine:
         """Keep an unexpected error of a background thread for the caller to re-raise."""
         with self._lock:
             self.errors.append(exc)
+
+    # -- the one writer of actor status ----------------------------------------------
+    def _set_actor_status(self, actor_id: str, status: str, message: str = "", *,
+                          revision: int | None = None, unless: frozenset[str] = frozenset()) -> bool:
+        """Record an actor's new status and publish it; False (nothing written) when the
+        actor is gone, has moved on to another `revision`, or is in a status of `unless`."""
+        with self.store.transaction():
+            actor = self.store.actors.get(actor_id)
+            if actor is None or (revision is not None and actor["revision"] != revision) \
+                    or actor["status"] in unless:
+                return False
+            self.store.actors.update(actor_id, {"status": status, "status_message": message})
+            self._publish(EngineEvent(f"ACTOR_{status}", actor_id, models.now(), status,
+                                      previous=actor["status"], status_message=message))
+        return True
+
+    def _publish(self, event: EngineEvent) -> None:
+        for subscriber in self._subscribers:
+            subscriber(event)
 
     # -- mailboxes -------------------------------------------------------------------
     def mailbox(self, actor_id: str) -> Mailbox:
@@ -244,7 +257,7 @@ class Engine:
         ids = self.mailbox(actor_id).purge()
         with self.store.transaction():
             for message_id in ids:
-                self.store.delete("messages", message_id)
+                self.store.messages.delete(message_id)
         return len(ids)
 
     # -- workers ---------------------------------------------------------------------
@@ -255,16 +268,16 @@ class Engine:
         """Start `count` workers. Those of a stateful actor that replace `replacing`
         (stopped, perhaps still running an execution) wait for them: its messages run
         one at a time, in order, across an update or a deleted worker too."""
-        actor = self.store.get("actors", actor_id)
-        started = []
+        actor = self.store.actors.get(actor_id)
+        started: list[str] = []
         with self._lock:
             if self._closed or actor is None:  # closed, or the actor was deleted meanwhile
                 return started
             predecessors = () if actor["stateless"] else tuple(replacing or ())
             for _ in range(count):
-                worker = Worker(self, actor_id, actor["revision"], predecessors)
+                worker = Worker(self._serve, actor_id, actor["revision"], predecessors)
                 self._workers[worker.id] = worker
-                self.store.insert("workers", {
+                self.store.workers.insert({
                     "id": worker.id, "actor_id": actor_id, "status": models.WORKER_REQUESTED,
                     "ch_name": f"worker_{worker.id}", "image": actor["image"], "location": self.runner.name,
                     "cid": None, "host_id": "abaco-emulator", "create_time": models.now(),
@@ -279,20 +292,32 @@ class Engine:
         with self._lock:
             return [w for w in self._workers.values() if w.actor_id == actor_id]
 
-    def restart_actor(self, actor_id: str) -> None:
-        """New image or forced update: old workers finish what they run, new ones start."""
+    def _stop(self, worker: Worker, force: bool) -> None:
+        """Take no more messages; with `force`, also end the running execution now."""
+        worker.stop_requested.set()
+        self.mailbox(worker.actor_id).wake_all()
+        current = worker.current
+        if force and current is not None:
+            self.runner.stop(current)
+
+    def restart_actor(self, actor_id: str) -> ActorRecord | None:
+        """New image or forced update: the actor is SUBMITTED again (returned as recorded);
+        old workers finish what they run, new ones start."""
+        self._set_actor_status(actor_id, models.SUBMITTED)
+        actor = self.store.actors.get(actor_id)
         with self._lock:  # with stop_worker's replacement, a stateful actor could get two
             old = self.workers_of(actor_id)
             serving = len([w for w in old if not w.stopping])  # not those deleted, still finishing
             for worker in old:
-                worker.stop(force=False)
+                self._stop(worker, force=False)
             with self.store.transaction():
-                for record in self.store.by_actor("workers", actor_id):
+                for record in self.store.workers.by_actor(actor_id):
                     if record["status"] == models.WORKER_ERROR:
-                        self.store.delete("workers", record["id"])
+                        self.store.workers.delete(record["id"])
             self.add_workers(actor_id, max(1, serving), replacing=old)
+        return actor
 
-    def prepare_image(self, worker: Worker, image: str) -> bool:
+    def _prepare_image(self, worker: Worker, image: str) -> bool:
         """Make the image ready for `worker`; on failure the actor goes to ERROR (False).
 
         An image made available while the preparation failed (`retry_image`) is tried
@@ -307,27 +332,29 @@ class Engine:
                 with self._image_lock:
                     if generation != self._image_generation:
                         continue
-                    self.worker_failed(worker, exc)
+                    self._worker_failed(worker, exc)
                     return False
 
     def retry_image(self, image: str) -> None:
         """Actors in ERROR because `image` could not run get new workers (it can run now)."""
         with self._image_lock:
             self._image_generation += 1
-            stuck = [a["id"] for a in self.store.all("actors")
+            stuck = [a["id"] for a in self.store.actors.all()
                      if a["image"] == image and a["status"] == models.ERROR]
         for actor_id in stuck:
             self.restart_actor(actor_id)
 
     def remove_actor(self, actor_id: str, timeout: float = 30.0) -> None:
-        """Stop the actor's workers, force-quitting what they run, and wait for them."""
+        """The actor is SHUTTING_DOWN: stop its workers, force-quitting what they run, and
+        wait for them."""
+        self._set_actor_status(actor_id, models.SHUTTING_DOWN)
         workers = self.workers_of(actor_id)
         for worker in workers:
-            worker.stop(force=True)
-        deadline = time.monotonic() + timeout
+            self._stop(worker, force=True)
+        deadline = Deadline(timeout)
         for worker in workers:
             if worker is not threading.current_thread():
-                worker.join(max(0.0, deadline - time.monotonic()))
+                worker.join(deadline.remaining())
         self.mailbox(actor_id).purge()
         with self._lock:
             self._removed.add(actor_id)
@@ -343,42 +370,69 @@ class Engine:
                 last = not worker.stopping and not any(
                     w is not worker and w.actor_id == worker.actor_id and not w.stopping
                     for w in self._workers.values())
-                self.set_worker_status(worker_id, models.WORKER_SHUTTING_DOWN)
-                worker.stop(force=False)
-                actor = self.store.get("actors", worker.actor_id) if last else None
+                self._set_worker_status(worker_id, models.WORKER_SHUTTING_DOWN)
+                self._stop(worker, force=False)
+                actor = self.store.actors.get(worker.actor_id) if last else None
                 if actor is not None and actor["status"] != models.SHUTTING_DOWN:
                     self.add_workers(worker.actor_id, 1, replacing=[worker])
         if worker is None:
-            self.store.delete("workers", worker_id)
+            self.store.workers.delete(worker_id)
             return
-        worker.stop(force=True)  # ends its running execution (outside the lock: a runner call)
+        self._stop(worker, force=True)  # ends its running execution (outside the lock: a runner call)
 
-    def set_worker_status(self, worker_id: str, status: str) -> None:
-        if self.store.get("workers", worker_id) is not None:
-            self.store.update("workers", worker_id, {"status": status, "last_health_check_time": models.now()})
+    def _set_worker_status(self, worker_id: str, status: str) -> None:
+        if self.store.workers.get(worker_id) is not None:
+            self.store.workers.update(worker_id, {"status": status, "last_health_check_time": models.now()})
 
-    def actor_ready(self, actor_id: str, revision: int) -> None:
-        with self.store.transaction():
-            actor = self.store.get("actors", actor_id)
-            if actor and actor["revision"] == revision and actor["status"] in (models.SUBMITTED, models.ERROR):
-                self.store.update("actors", actor_id, {"status": models.READY, "status_message": ""})
+    def _actor_ready(self, actor_id: str, revision: int) -> None:
+        self._set_actor_status(actor_id, models.READY, revision=revision,
+                               unless=frozenset({models.READY, models.SHUTTING_DOWN}))
 
-    def worker_failed(self, worker: Worker, exc: Exception) -> None:
+    def _worker_failed(self, worker: Worker, exc: Exception) -> None:
         """The worker cannot run the actor's image: the actor goes to ERROR, messages wait."""
         reason = str(exc) if isinstance(exc, ImageUnavailable) else f"{type(exc).__name__}: {exc}"
         with self.store.transaction():
-            if self.store.get("workers", worker.id) is not None:
-                self.store.update("workers", worker.id, {"status": models.WORKER_ERROR})
-            actor = self.store.get("actors", worker.actor_id)
-            if actor and actor["revision"] == worker.revision and actor["status"] != models.SHUTTING_DOWN:
-                self.store.update("actors", worker.actor_id, {"status": models.ERROR, "status_message": reason})
+            if self.store.workers.get(worker.id) is not None:
+                self.store.workers.update(worker.id, {"status": models.WORKER_ERROR})
+            self._set_actor_status(worker.actor_id, models.ERROR, reason, revision=worker.revision,
+                                   unless=frozenset({models.SHUTTING_DOWN}))
 
-    def worker_exited(self, worker: Worker) -> None:
-        with self._lock:
-            self._workers.pop(worker.id, None)
+    def _serve(self, worker: Worker) -> None:
+        """A worker's life: make its image ready, then run its actor's messages one at a time."""
+        try:
+            actor = self.store.actors.get(worker.actor_id)
+            if actor is None or worker.stopping:
+                return
+            if not self._prepare_image(worker, actor["image"]):
+                return
+            self._set_worker_status(worker.id, models.WORKER_READY)
+            self._actor_ready(worker.actor_id, worker.revision)  # its image is ready: so is the actor
+            for predecessor in worker.predecessors:
+                while predecessor.is_alive() and not worker.stopping:
+                    predecessor.join(0.2)
+            worker.predecessors = ()  # a chain of updates must not keep every old thread alive
+            mailbox = self.mailbox(worker.actor_id)
+            while True:
+                message_id = mailbox.take(lambda: worker.stopping)
+                if message_id is None:
+                    break
+                worker.current = message_id
+                try:
+                    self._execute(worker, message_id)
+                finally:
+                    worker.current = None
+                    mailbox.done()
+                if worker.held and not self._wait_for_runner(worker, actor["image"]):
+                    break
+            self.store.workers.delete(worker.id)
+        except BaseException as exc:  # a bug of the emulator: keep it for the test to see
+            self.report(exc)
+        finally:
+            with self._lock:
+                self._workers.pop(worker.id, None)
 
     # -- executions ------------------------------------------------------------------
-    def _max_run_time(self, actor: dict[str, Any]) -> float | None:
+    def _max_run_time(self, actor: ActorRecord) -> float | None:
         for hint in actor.get("hints") or ():
             if isinstance(hint, str) and hint.startswith(MAX_RUN_TIME_HINT):
                 try:
@@ -387,34 +441,37 @@ class Engine:
                     pass
         return self.max_run_time
 
-    def execute(self, worker: Worker, message_id: str) -> None:
+    def _update_state(self, actor_id: str, value: Any) -> None:
+        """State written by a running in-process handler (for its actor's owner)."""
+        actor = self.store.actors.get(actor_id)
+        if actor is None:
+            raise BadRequest(f"Actor does not exist: {actor_id}.")
+        if actor["stateless"]:
+            raise NotFound("actor is stateless.")
+        check_json(value, "state")
+        self.store.actors.update(actor_id, {"state": value})
+
+    def _execute(self, worker: Worker, message_id: str) -> None:
         """Run one queued message and record its execution."""
-        record = self.store.get("messages", message_id)
-        actor = self.store.get("actors", worker.actor_id)
+        record = self.store.messages.get(message_id)
+        actor = self.store.actors.get(worker.actor_id)
         if record is None or actor is None:
             return
         message = Message.from_record(record["message"])
         # Not forced to disk: after a crash the message is still stored and runs again,
         # whether or not RUNNING was written.
         with self.store.transaction(durable=False):
-            execution = self.store.update("executions", message_id, {
+            execution = self.store.executions.update(message_id, {
                 "status": models.RUNNING, "start_time": models.now(), "worker_id": worker.id})
-            self.store.update("workers", worker.id, {"status": models.WORKER_BUSY,
-                                                     "last_execution_time": models.now()})
+            self.store.workers.update(worker.id, {"status": models.WORKER_BUSY,
+                                                  "last_execution_time": models.now()})
+            self._publish(EngineEvent("EXECUTION_STARTED", actor["id"], models.now(), models.RUNNING,
+                                      execution_id=message_id))
         with self._lock:
             self._running[message_id] = worker
-        token = self.hooks.access_token(actor["owner"])
+        token = self.tokens.issue_execution_token(actor["owner"], actor.get("tenant") or self.tenant)
         try:
-            spec = ExecutionSpec(
-                execution_id=message_id, actor_id=actor["id"], worker_id=worker.id, image=actor["image"],
-                environment=environment_for(
-                    actor, message, record.get("environment") or {}, execution_id=message_id,
-                    worker_id=worker.id, username=execution["executor"], api_server=self.hooks.api_server(),
-                    access_token=token, state=actor.get("state")),
-                binary=message.data, max_run_time=self._max_run_time(actor), mem_limit=actor.get("mem_limit"),
-                max_cpus=actor.get("max_cpus"), use_container_uid=actor.get("use_container_uid", False),
-                privileged=actor.get("privileged", False), mounts=actor.get("mounts") or [],
-                update_state=lambda value: self.hooks.update_state(actor["id"], value))
+            spec = self._spec(actor, worker, execution, record, message, token)
             outcome = self.runner.run(spec)
             status = models.COMPLETE
         except RunnerUnavailable as exc:  # nothing ran: the message waits for the runner
@@ -426,33 +483,48 @@ class Engine:
                 written += "\n"
             outcome = RunOutcome(exit_code=-1, logs=f"{written}abaco-emulator: the execution failed in the "
                                                     f"emulator, not in the actor: {exc}\n",
-                                 results=[], start_time=execution["start_time"], finish_time=models.now(),
-                                 runtime=0)
+                                 results=[], start_time=execution["start_time"] or models.now(),
+                                 finish_time=models.now(), runtime=0)
             status = models.ERROR
         finally:
-            self.hooks.revoke_token(token)
+            self.tokens.revoke(token)
         self._record(worker, execution, outcome, status)
 
-    def _record(self, worker: Worker, execution: dict[str, Any], outcome: RunOutcome, status: str) -> None:
+    def _spec(self, actor: ActorRecord, worker: Worker, execution: ExecutionRecord, record: MessageRecord,
+              message: Message, token: str) -> ExecutionSpec:
+        return ExecutionSpec(
+            execution_id=execution["id"], actor_id=actor["id"], worker_id=worker.id, image=actor["image"],
+            environment=environment_for(
+                actor, message, record.get("environment") or {}, execution_id=execution["id"],
+                worker_id=worker.id, username=execution["executor"], api_server=self.api_server,
+                access_token=token, state=actor.get("state")),
+            binary=message.data, max_run_time=self._max_run_time(actor), mem_limit=actor.get("mem_limit"),
+            max_cpus=actor.get("max_cpus"), use_container_uid=actor.get("use_container_uid", False),
+            privileged=actor.get("privileged", False), mounts=actor.get("mounts") or [],
+            update_state=lambda value: self._update_state(actor["id"], value))
+
+    def _record(self, worker: Worker, execution: ExecutionRecord, outcome: RunOutcome, status: str) -> None:
         execution_id, actor_id = execution["id"], execution["actor_id"]
         with self.store.transaction():
-            if self.store.get("executions", execution_id) is not None:
-                self.store.update("executions", execution_id, {
+            if self.store.executions.get(execution_id) is not None:
+                self.store.executions.update(execution_id, {
                     "status": status, "start_time": outcome.start_time, "finish_time": outcome.finish_time,
                     "runtime": outcome.runtime, "cpu": outcome.cpu, "io": outcome.io,
                     "exit_code": outcome.exit_code, "final_state": outcome.final_state or None,
                 })
-            if self.store.get("actors", actor_id) is not None:
-                self.store.delete("logs", execution_id)
-                self.store.insert("logs", {"id": execution_id, "actor_id": actor_id, "logs": outcome.logs})
-                self.store.delete("results", execution_id)
+            if self.store.actors.get(actor_id) is not None:
+                self.store.logs.delete(execution_id)
+                self.store.logs.insert({"id": execution_id, "actor_id": actor_id, "logs": outcome.logs})
+                self.store.results.delete(execution_id)
                 if outcome.results:
-                    self.store.insert("results", {
+                    self.store.results.insert({
                         "id": execution_id, "actor_id": actor_id,
                         "items": [base64.b64encode(r).decode("ascii") for r in outcome.results]})
-            self.store.delete("messages", execution_id)
-            if self.store.get("workers", worker.id) is not None:
-                self.store.update("workers", worker.id, {"status": models.WORKER_READY})
+            self.store.messages.delete(execution_id)
+            if self.store.workers.get(worker.id) is not None:
+                self.store.workers.update(worker.id, {"status": models.WORKER_READY})
+            self._publish(EngineEvent("EXECUTION_COMPLETE", actor_id, models.now(), status,
+                                      execution_id=execution_id, exit_code=outcome.exit_code))
         with self._lock:
             self._running.pop(execution_id, None)
         with self._finished:
@@ -463,20 +535,18 @@ class Engine:
         (with the reason) until the runner answers again, as Abaco's actors are when
         their workers cannot start."""
         with self.store.transaction():
-            if self.store.get("executions", message_id) is not None:
-                self.store.update("executions", message_id, {"status": models.SUBMITTED, "start_time": None,
-                                                             "worker_id": None})
-            actor = self.store.get("actors", worker.actor_id)
-            if actor is not None and actor["status"] != models.SHUTTING_DOWN:
-                self.store.update("actors", worker.actor_id, {
-                    "status": models.ERROR, "status_message": f"{exc} Its messages wait until it answers."})
-            self.set_worker_status(worker.id, models.WORKER_ERROR)
+            if self.store.executions.get(message_id) is not None:
+                self.store.executions.update(message_id, {"status": models.SUBMITTED, "start_time": None,
+                                                          "worker_id": None})
+            self._set_actor_status(worker.actor_id, models.ERROR, f"{exc} Its messages wait until it answers.",
+                                   unless=frozenset({models.SHUTTING_DOWN}))
+            self._set_worker_status(worker.id, models.WORKER_ERROR)
         with self._lock:
             self._running.pop(message_id, None)
         self.mailbox(worker.actor_id).put_back(message_id)
         worker.held = True
 
-    def wait_for_runner(self, worker: Worker, image: str) -> bool:
+    def _wait_for_runner(self, worker: Worker, image: str) -> bool:
         """Wait, without end but for a stop, until the runner can run `image` again."""
         delay = 0.5
         while not worker.stopping:
@@ -487,31 +557,30 @@ class Engine:
                 delay = min(delay * 2, 5.0)
                 continue
             worker.held = False
-            self.set_worker_status(worker.id, models.WORKER_READY)
-            self.actor_ready(worker.actor_id, worker.revision)
+            self._set_worker_status(worker.id, models.WORKER_READY)
+            self._actor_ready(worker.actor_id, worker.revision)
             return True
         return False
 
     def force_quit(self, execution_id: str) -> None:
         self.runner.stop(execution_id)
 
-    def wait_for(self, execution_id: str, timeout: float | None) -> dict[str, Any]:
+    def wait_for(self, execution_id: str, timeout: float | None) -> ExecutionRecord:
         """The execution once COMPLETE or ERROR; ExecutionTimeout if it takes longer."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = Deadline(timeout)
         with self._finished:
             while True:
-                execution = self.store.get("executions", execution_id)
+                execution = self.store.executions.get(execution_id)
                 if execution is None:
                     raise ExecutionTimeout(f"execution {execution_id} does not exist")
-                if execution["status"] in _FINISHED:
+                if execution["status"] in models.FINISHED:
                     return execution
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
+                if deadline.expired:
                     raise ExecutionTimeout(self._stuck_reason(execution, timeout))
-                self._finished.wait(0.5 if remaining is None else min(0.5, remaining))
+                self._finished.wait(deadline.step(0.5))
 
-    def _stuck_reason(self, execution: dict[str, Any], timeout: float | None) -> str:
-        actor = self.store.get("actors", execution["actor_id"])
+    def _stuck_reason(self, execution: ExecutionRecord, timeout: float | None) -> str:
+        actor = self.store.actors.get(execution["actor_id"])
         reason = f"execution {execution['id']} is still {execution['status']} after {timeout} s"
         if actor is None:
             return reason + f"; its actor {execution['actor_id']} was deleted"
@@ -521,7 +590,7 @@ class Engine:
 
     def drain(self, timeout: float | None) -> None:
         """Wait until no message is queued and nothing runs."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = Deadline(timeout)
         with self._finished:
             while True:
                 with self._lock:
@@ -529,13 +598,15 @@ class Engine:
                     running = max(len(self._running), sum(b.in_flight for b in self._mailboxes.values()))
                 if not queued and not running:
                     return
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    stuck = []
-                    for actor_id, count in queued.items():
-                        actor = self.store.get("actors", actor_id) or {}
-                        note = f" (ERROR: {actor.get('status_message')})" if actor.get("status") == models.ERROR else ""
-                        stuck.append(f"{actor_id}: {count} queued{note}")
+                if deadline.expired:
                     raise ExecutionTimeout(f"drain timed out after {timeout} s with {running} execution(s) "
-                                           f"running and messages queued for: {', '.join(stuck) or 'none'}")
-                self._finished.wait(0.5 if remaining is None else min(0.5, remaining))
+                                           f"running and messages queued for: {self._queued_reasons(queued)}")
+                self._finished.wait(deadline.step(0.5))
+
+    def _queued_reasons(self, queued: Mapping[str, int]) -> str:
+        stuck = []
+        for actor_id, count in queued.items():
+            actor = self.store.actors.get(actor_id)
+            note = f" (ERROR: {actor['status_message']})" if actor and actor["status"] == models.ERROR else ""
+            stuck.append(f"{actor_id}: {count} queued{note}")
+        return ", ".join(stuck) or "none"

@@ -45,18 +45,6 @@ class Unauthorized(AbacoError):
     status_code = 401
 
 
-class MethodNotAllowed(AbacoError):
-    """An unknown route or a method the route does not have."""
-
-    status_code = 405
-
-
-class PayloadTooLarge(AbacoError):
-    """A request body above the configured limit."""
-
-    status_code = 413
-
-
 class DockerUnavailable(EmulatorError):
     """The Docker runner was asked for but no Docker daemon answers."""
 

@@ -1,7 +1,8 @@
 """Records the emulator stores, their defaults, statuses and identifiers.
 
-Records are plain dicts with snake_case keys, as the real service stores them; the
-camelCase shapes the API answers with are made in `shapes.py`.
+Records are plain dicts with snake_case keys, as the real service stores them, typed
+here as TypedDicts so every layer agrees on their fields; how they look on the wire
+(camelCase, `_links`, the envelope) is a dialect's business (`dialects/`).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import secrets
 import string
 from datetime import datetime, timezone
 from enum import IntEnum
-from typing import Any
+from typing import Any, Optional, TypedDict
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 ID_LENGTH = 13
@@ -19,7 +20,6 @@ _ID_PATTERN = re.compile(r"^[A-Za-z0-9]{%d}$" % ID_LENGTH)
 ABACO_WORLD = "ABACO_WORLD"
 ADMIN_ROLE = "Internal/abaco-admin"
 PRIVILEGED_ROLE = "Internal/abaco-privileged"
-USER_ROLE = "Internal/abaco-user"
 
 # Actor statuses.
 SUBMITTED = "SUBMITTED"
@@ -106,6 +106,124 @@ def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+class ActorRecord(TypedDict):
+    id: str
+    db_id: str
+    name: Optional[str]
+    image: str
+    owner: str
+    status: str
+    status_message: str
+    revision: int
+    create_time: str
+    last_update_time: str
+    tenant: str
+    description: str
+    default_environment: dict[str, Any]
+    stateless: bool
+    privileged: bool
+    use_container_uid: bool
+    token: str
+    hints: list[Any]
+    link: str
+    webhook: str
+    mounts: list[dict[str, Any]]
+    max_workers: Optional[int]
+    mem_limit: Any
+    max_cpus: Optional[int]
+    queue: str
+    cron_on: bool
+    cron_schedule: Optional[str]
+    log_ex: Optional[int]
+    state: Any
+
+
+class ExecutionRecord(TypedDict):
+    id: str
+    actor_id: str
+    api_server: str
+    executor: str
+    worker_id: Optional[str]
+    status: str
+    message_received_time: str
+    start_time: Optional[str]
+    finish_time: Optional[str]
+    runtime: int
+    cpu: int
+    io: int
+    exit_code: Optional[int]
+    final_state: Optional[dict[str, Any]]
+
+
+class WorkerRecord(TypedDict):
+    id: str
+    actor_id: str
+    status: str
+    ch_name: str
+    image: str
+    location: str
+    cid: Optional[str]
+    host_id: str
+    create_time: str
+    last_execution_time: Optional[str]
+    last_health_check_time: str
+    tenant: Optional[str]
+
+
+class NonceRecord(TypedDict):
+    id: str
+    actor_id: str
+    alias: Optional[str]
+    owner: str
+    roles: list[str]
+    level: str
+    max_uses: int
+    current_uses: int
+    remaining_uses: int
+    description: str
+    create_time: str
+    last_use_time: Optional[str]
+
+
+class AliasRecord(TypedDict):
+    alias: str
+    actor_id: str
+    owner: str
+    create_time: str
+
+
+class PermissionRecord(TypedDict):
+    """A user's level on a resource (an actor id or an alias): `id` is `resource:user`."""
+
+    id: str
+    actor_id: str
+    user: str
+    level: str
+
+
+class MessageRecord(TypedDict):
+    """An accepted message, kept until its execution is recorded (`contract.Message.to_record`)."""
+
+    id: str
+    actor_id: str
+    message: dict[str, Any]
+    environment: dict[str, str]
+
+
+class LogRecord(TypedDict):
+    id: str
+    actor_id: str
+    logs: str
+
+
+class ResultRecord(TypedDict):
+    """The results an execution sent and nobody read yet, base64-encoded, oldest first."""
+
+    id: str
+    actor_id: str
+    items: list[str]
+
+
 def actor_defaults() -> dict[str, Any]:
     """The user-settable fields of an actor with their defaults: what PUT resets to."""
     return {
@@ -129,14 +247,14 @@ def actor_defaults() -> dict[str, Any]:
     }
 
 
-def alias_problem(alias: str) -> str | None:
-    """Why `alias` cannot be an alias, or None if it can."""
+def alias_problem(alias: str, reserved: frozenset[str]) -> str | None:
+    """Why `alias` cannot be an alias (given the words it may not be), or None if it can."""
     if not alias:
         return "Invalid alias: an alias may not be empty."
     if looks_like_id(alias):
         return f"Invalid alias: {alias} has the form of an actor id; choose a name that does not."
-    if alias in RESERVED_ALIASES:
-        return f"Invalid alias: {alias} is a reserved word; the reserved words are: {', '.join(sorted(RESERVED_ALIASES))}."
+    if alias in reserved:
+        return f"Invalid alias: {alias} is a reserved word; the reserved words are: {', '.join(sorted(reserved))}."
     bad = sorted({c for c in alias if c in FORBIDDEN_ALIAS_CHARACTERS})
     if bad:
         shown = " ".join("space" if c == " " else c for c in bad)

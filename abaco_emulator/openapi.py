@@ -1,16 +1,18 @@
 """The OpenAPI 3 document of the served API (`GET /actors/v2/openapi.json`).
 
-Written out here rather than derived from the Flask routes, so that the test that
-compares it with the app's url_map catches a route added, removed or renamed on one
-side only. Schemas are plain JSON Schema (the subset OpenAPI 3.0 shares), so tests
-also validate real answers against them.
+Derived, as the Flask routes are, from the operation table (`operations.py`): its
+paths, parameters and summaries come from the rows; the schemas of bodies and results
+are written out here, one per kind. Schemas are plain JSON Schema (the subset OpenAPI
+3.0 shares), so tests also validate real answers against them.
 """
 from __future__ import annotations
 
 import copy
 from typing import Any
 
-from .shapes import VERSION
+from .dialects.abaco_v2 import VERSION
+from .operations import OPERATIONS
+from .query import SEARCH_TYPES
 
 _STRING = {"type": "string"}
 _TIME = {"type": "string", "description": "ISO-8601 with a trailing Z"}
@@ -153,82 +155,37 @@ def _param(name: str, where: str = "path", schema: dict[str, Any] | None = None,
             "schema": schema or _STRING, "description": description}
 
 
-_ID = _param("actor_id", description="An actor id or alias")
-_EXECUTION = _param("execution_id", description="An execution id")
-_WORKER = _param("worker_id", description="A worker id")
-_NONCE = _param("nonce_id", description="A nonce id")
-_ALIAS = _param("alias", description="An alias")
-_SEARCH_TYPE = _param("search_type", schema={"type": "string", "enum": ["actors", "workers", "executions", "logs"]})
-_PAGING = [_param("limit", "query", _INT, "at most this many records (default 100)"),
-           _param("skip", "query", _INT, "skip this many records first"),
-           _param("offset", "query", _INT, "synonym of skip (agavepy 0.9.5 sends it)"),
-           _param("q", "query", _STRING, "a MongoDB-style JSON filter")]
-
-# path, method, operationId, summary, path parameters, extra parameters,
-# request body schema (name or None), result schema (None: null result; "raw": bytes).
-_OPERATIONS: list[tuple[str, str, str, str, list, list, Any, Any]] = [
-    ("", "get", "list", "List the actors the caller can read", [], _PAGING, None, ("array", "Actor")),
-    ("", "post", "add", "Register an actor", [], [], "ActorRequest", "Actor"),
-    ("/openapi.json", "get", "getOpenApi", "This document (no credentials needed)", [], [], None, "document"),
-    ("/aliases", "get", "listAliases", "List aliases", [], [], None, ("array", "Alias")),
-    ("/aliases", "post", "addAlias", "Create an alias", [], [], "AliasRequest", "Alias"),
-    ("/aliases/{alias}", "get", "getAlias", "Get an alias", [_ALIAS], [], None, "Alias"),
-    ("/aliases/{alias}", "put", "updateAlias", "Point an alias at another actor", [_ALIAS], [], "AliasRequest",
-     "Alias"),
-    ("/aliases/{alias}", "delete", "deleteAlias", "Delete an alias", [_ALIAS], [], None, None),
-    ("/aliases/{alias}/nonces", "get", "listAliasNonces", "List the nonces of an alias", [_ALIAS], [], None,
-     ("array", "Nonce")),
-    ("/aliases/{alias}/nonces", "post", "addAliasNonce", "Create a nonce for an alias", [_ALIAS], [],
-     "NonceRequest", "Nonce"),
-    ("/aliases/{alias}/nonces/{nonce_id}", "get", "getAliasNonce", "Get a nonce of an alias",
-     [_ALIAS, _NONCE], [], None, "Nonce"),
-    ("/aliases/{alias}/nonces/{nonce_id}", "delete", "deleteAliasNonce", "Delete a nonce of an alias",
-     [_ALIAS, _NONCE], [], None, None),
-    ("/search/{search_type}", "get", "getSearch",
-     "Search actors, workers, executions or logs: search, exactsearch, field=value, field.<op>=value",
-     [_SEARCH_TYPE], [p for p in _PAGING if p["name"] != "offset"]
-     + [_param("search", "query"), _param("exactsearch", "query")], None, "SearchResult"),
-    ("/{actor_id}", "get", "get", "Get an actor", [_ID], [], None, "Actor"),
-    ("/{actor_id}", "put", "update", "Replace an actor's description", [_ID], [], "ActorRequest", "Actor"),
-    ("/{actor_id}", "delete", "delete", "Delete an actor", [_ID], [], None, None),
-    ("/{actor_id}/messages", "get", "getMessages", "Count the queued messages", [_ID], [], None,
-     "MessagesCount"),
-    ("/{actor_id}/messages", "post", "sendMessage",
-     "Send a message (JSON, form field `message`, or application/octet-stream); other query parameters "
-     "become environment variables", [_ID],
-     [_param("_abaco_synchronous", "query", {"type": "boolean"},
-             "wait for the execution and answer with its first result (or its logs)"),
-      _param("x-nonce", "query", _STRING, "a nonce used instead of credentials")],
-     "message", "MessageSent"),
-    ("/{actor_id}/messages", "delete", "deleteMessages", "Purge the mailbox", [_ID], [], None, "MailboxPurged"),
-    ("/{actor_id}/state", "get", "getState", "Get a stateful actor's state", [_ID], [], None, "State"),
-    ("/{actor_id}/state", "post", "updateState", "Replace a stateful actor's state (any JSON)", [_ID], [],
-     "any", "Actor"),
-    ("/{actor_id}/permissions", "get", "getPermissions", "Get the permissions", [_ID], [], None, "Permissions"),
-    ("/{actor_id}/permissions", "post", "updatePermissions", "Grant a permission level", [_ID], [],
-     "PermissionRequest", "Permissions"),
-    ("/{actor_id}/workers", "get", "listWorkers", "List workers", [_ID], [], None, ("array", "Worker")),
-    ("/{actor_id}/workers", "post", "addWorker", "Schedule workers (admins only)", [_ID], [], "WorkersRequest",
-     None),
-    ("/{actor_id}/workers/{worker_id}", "get", "getWorker", "Get a worker", [_ID, _WORKER], [], None, "Worker"),
-    ("/{actor_id}/workers/{worker_id}", "delete", "deleteWorker", "Stop a worker", [_ID, _WORKER], [], None,
-     None),
-    ("/{actor_id}/nonces", "get", "listNonces", "List nonces", [_ID], [], None, ("array", "Nonce")),
-    ("/{actor_id}/nonces", "post", "addNonce", "Create a nonce", [_ID], [], "NonceRequest", "Nonce"),
-    ("/{actor_id}/nonces/{nonce_id}", "get", "getNonce", "Get a nonce", [_ID, _NONCE], [], None, "Nonce"),
-    ("/{actor_id}/nonces/{nonce_id}", "delete", "deleteNonce", "Delete a nonce", [_ID, _NONCE], [], None, None),
-    ("/{actor_id}/executions", "get", "listExecutions", "Summary of the executions", [_ID], _PAGING, None,
-     "ExecutionsSummary"),
-    ("/{actor_id}/executions/{execution_id}", "get", "getExecution", "Get an execution", [_ID, _EXECUTION], [],
-     None, "Execution"),
-    ("/{actor_id}/executions/{execution_id}", "delete", "deleteExecution", "Force-quit a RUNNING execution",
-     [_ID, _EXECUTION], [], None, None),
-    ("/{actor_id}/executions/{execution_id}/logs", "get", "getExecutionLogs", "An execution's logs",
-     [_ID, _EXECUTION], [], None, "Logs"),
-    ("/{actor_id}/executions/{execution_id}/results", "get", "getOneExecutionResult",
-     "Pop the oldest result: raw bytes, no envelope; empty when none are left", [_ID, _EXECUTION], [], None,
-     "raw"),
-]
+_PATH_PARAMETERS = {
+    "actor_id": _param("actor_id", description="An actor id or alias"),
+    "execution_id": _param("execution_id", description="An execution id"),
+    "worker_id": _param("worker_id", description="A worker id"),
+    "nonce_id": _param("nonce_id", description="A nonce id"),
+    "alias": _param("alias", description="An alias"),
+    "search_type": _param("search_type", schema={"type": "string", "enum": list(SEARCH_TYPES)}),
+}
+_QUERY_PARAMETERS = {
+    "limit": _param("limit", "query", _INT, "at most this many records (default 100)"),
+    "skip": _param("skip", "query", _INT, "skip this many records first"),
+    "offset": _param("offset", "query", _INT, "synonym of skip (agavepy 0.9.5 sends it)"),
+    "q": _param("q", "query", _STRING, "a MongoDB-style JSON filter"),
+    "search": _param("search", "query"),
+    "exactsearch": _param("exactsearch", "query"),
+    "_abaco_synchronous": _param("_abaco_synchronous", "query", {"type": "boolean"},
+                                 "wait for the execution and answer with its first result (or its logs)"),
+    "x-nonce": _param("x-nonce", "query", _STRING, "a nonce used instead of credentials"),
+}
+# The schema of each body kind (`Operation.body`) and of each result kind (`Operation.result`):
+# a component name, ("array", name), None for a null result, "raw" bytes or "document".
+_BODY_SCHEMAS = {"Actor": "ActorRequest", "AddAliasRequest": "AliasRequest", "AddNonceRequest": "NonceRequest",
+                 "PermissionsUpdateRequest": "PermissionRequest", "AddWorkersRequest": "WorkersRequest",
+                 "message": "message", "state": "any"}
+_RESULT_SCHEMAS: dict[str, Any] = {
+    "actor": "Actor", "actors": ("array", "Actor"), "alias": "Alias", "aliases": ("array", "Alias"),
+    "nonce": "Nonce", "nonces": ("array", "Nonce"), "worker": "Worker", "workers": ("array", "Worker"),
+    "execution": "Execution", "executions": "ExecutionsSummary", "logs": "Logs", "messages": "MessagesCount",
+    "message_sent": "MessageSent", "purged": "MailboxPurged", "state": "State", "permissions": "Permissions",
+    "search": "SearchResult", "none": None, "raw": "raw", "document": "document",
+}
 
 _ERRORS = {
     "400": "Invalid input, not authorized, or does not exist (Abaco answers 400 for all three)",
@@ -295,9 +252,12 @@ def openapi_document(server_url: str = "http://127.0.0.1:5000", prefix: str = "/
     Every path is also served under `/actors` instead of `/actors/v2`.
     """
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, operation_id, summary, path_params, extra, body, result in _OPERATIONS:
-        paths.setdefault(prefix + path, {})[method] = _operation(operation_id, summary,
-                                                                 copy.deepcopy(path_params + extra), body, result)
+    for op in OPERATIONS:
+        parameters = [_PATH_PARAMETERS[name] for name in op.parameters] + [_QUERY_PARAMETERS[name]
+                                                                            for name in op.query]
+        body = _BODY_SCHEMAS[op.body] if op.body else None
+        paths.setdefault(prefix + op.path, {})[op.method.lower()] = _operation(
+            op.name, op.summary, copy.deepcopy(parameters), body, _RESULT_SCHEMAS[op.result])
     return {
         "openapi": "3.0.3",
         "info": {

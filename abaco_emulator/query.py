@@ -13,7 +13,7 @@ from typing import Any, Callable
 from .errors import BadRequest
 from .models import parse_time
 from .schemas import check_depth
-from .shapes import to_snake
+from .keycase import to_snake
 
 SEARCH_TYPES = ("actors", "workers", "executions", "logs")
 SEARCH_OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "nin", "like", "nlike", "between")

@@ -11,14 +11,16 @@ envelope. A refused connection raises `requests.ConnectionError` unchanged.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import quote
 
 import requests
 
 from .attrdict import AttrDict
+from .dialects.abaco_v2 import AbacoV2
+from .operations import operation
 
-_API_PATH = "/actors/v2"
+_API_PATH = AbacoV2.prefixes[0]
 
 
 def _model(value: Any) -> Any:
@@ -67,75 +69,66 @@ class RemoteActors:
         self._session.close()
 
     # -- transport -------------------------------------------------------------------
-    def _request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+    def _request(self, name: str, path: Mapping[str, str] | None = None, *, params: dict[str, Any] | None = None,
                  data: bytes | None = None, content_type: str | None = None) -> requests.Response:
+        """Call operation `name` (`operations.py`) with the path parameters `path`."""
+        op = operation(name)
+        url = self.api_url + op.path.format(**{key: _segment(value) for key, value in (path or {}).items()})
         headers = {"Content-Type": content_type} if content_type else {}
         clean = {k: v for k, v in (params or {}).items() if v is not None}
-        response = self._session.request(method, self.api_url + path, params=clean or None, data=data,
+        response = self._session.request(op.method, url, params=clean or None, data=data,
                                          headers=headers, timeout=self.timeout)
         response.raise_for_status()  # the HTTPError agavepy raises, carrying the error envelope
         return response
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._request(method, path, **kwargs)
+    def _call(self, name: str, path: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
+        response = self._request(name, path, **kwargs)
         try:
             payload = response.json()
             return _model(payload["result"])
         except (ValueError, KeyError, TypeError):
+            op = operation(name)
             raise requests.HTTPError(
-                f"the server at {self.url} answered {method} {path or '/'} with something that is not "
+                f"the server at {self.url} answered {op.method} {op.path or '/'} with something that is not "
                 f"an Abaco envelope (is it an Abaco server?)", response=response) from None
 
     # -- actors ----------------------------------------------------------------------
     def list(self, limit: int | None = 100, q: Any = None, skip: int | None = 0,
              offset: int | None = None) -> list[AttrDict]:
-        return self._call("GET", "", params={"limit": limit, "q": q, "skip": skip, "offset": offset})
+        return self._call("list", params={"limit": limit, "q": q, "skip": skip, "offset": offset})
 
     def add(self, body: Any = None) -> AttrDict:
-        return self._call("POST", "", data=_json_text(body), content_type="application/json")
+        return self._call("add", data=_json_text(body), content_type="application/json")
 
     def get(self, actorId: str) -> AttrDict:
-        return self._call("GET", f"/{_segment(actorId)}")
-
-    def update(self, actorId: str, body: Any = None) -> AttrDict:
-        return self._call("PUT", f"/{_segment(actorId)}", data=_json_text(body), content_type="application/json")
+        return self._call("get", {"actor_id": actorId})
 
     def delete(self, actorId: str) -> None:
-        self._call("DELETE", f"/{_segment(actorId)}")
+        self._call("delete", {"actor_id": actorId})
         return None
 
-    # -- messages and state ----------------------------------------------------------
-    def getMessages(self, actorId: str) -> AttrDict:
-        return self._call("GET", f"/{_segment(actorId)}/messages")
-
+    # -- messages --------------------------------------------------------------------
     def sendMessage(self, actorId: str, body: Any = None, environment: dict[str, Any] | None = None) -> AttrDict:
         if environment is not None and not isinstance(environment, dict):
             raise TypeError("Parameter environment must be of type dict.")
-        return self._call("POST", f"/{_segment(actorId)}/messages", params=environment,
+        return self._call("sendMessage", {"actor_id": actorId}, params=environment,
                           data=_json_text(body), content_type="application/json")
 
     def sendBinaryMessage(self, actorId: str, message: bytes = b"",
                           environment: dict[str, Any] | None = None) -> AttrDict:
         if environment is not None and not isinstance(environment, dict):
             raise TypeError("Parameter environment must be of type dict.")
-        return self._call("POST", f"/{_segment(actorId)}/messages", params=environment,
+        return self._call("sendBinaryMessage", {"actor_id": actorId}, params=environment,
                           data=bytes(message), content_type="application/octet-stream")
-
-    def getState(self, actorId: str) -> AttrDict:
-        return self._call("GET", f"/{_segment(actorId)}/state")
 
     # -- executions ------------------------------------------------------------------
     def listExecutions(self, actorId: str, limit: int | None = 100, q: Any = None, skip: int | None = 0,
                        offset: int | None = None) -> AttrDict:
-        return self._call("GET", f"/{_segment(actorId)}/executions",
+        return self._call("listExecutions", {"actor_id": actorId},
                           params={"limit": limit, "q": q, "skip": skip, "offset": offset})
 
     def getExecution(self, actorId: str, executionId: str) -> AttrDict:
-        return self._call("GET", f"/{_segment(actorId)}/executions/{_segment(executionId)}")
+        return self._call("getExecution", {"actor_id": actorId, "execution_id": executionId})
 
     def getExecutionLogs(self, actorId: str, executionId: str) -> AttrDict:
-        return self._call("GET", f"/{_segment(actorId)}/executions/{_segment(executionId)}/logs")
-
-    def getOneExecutionResult(self, actorId: str, executionId: str) -> requests.Response:
-        """Raw bytes, no envelope: each call pops the oldest result (as agavepy returns it)."""
-        return self._request("GET", f"/{_segment(actorId)}/executions/{_segment(executionId)}/results")
+        return self._call("getExecutionLogs", {"actor_id": actorId, "execution_id": executionId})

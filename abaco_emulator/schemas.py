@@ -7,6 +7,7 @@ extended with the other fields Abaco accepts, so that every field has a type che
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jsonschema
@@ -81,6 +82,23 @@ SCHEMAS: dict[str, dict[str, Any]] = {name: _normalise(schema) for name, schema 
 SCHEMAS["Actor"]["properties"].update(_ACTOR_EXTRA_PROPERTIES)
 _VALIDATORS = {name: jsonschema.Draft7Validator(schema) for name, schema in SCHEMAS.items()}
 
+# How an error message names the body of each schema ("Invalid actor description: ...").
+_BODY_NAMES = {
+    "Actor": "actor description",
+    "AddNonceRequest": "nonce request",
+    "AddAliasRequest": "alias request",
+    "PermissionsUpdateRequest": "permission request",
+    "AddWorkersRequest": "workers request",
+    "state": "state",
+    "message": "message",
+}
+# Bodies that may be left out: an empty one is `{}`.
+OPTIONAL_BODIES = frozenset({"AddNonceRequest", "AddWorkersRequest"})
+
+
+def describe_body(schema_name: str) -> str:
+    return _BODY_NAMES[schema_name]
+
 _TYPE_WORDS = {
     "object": "an object",
     "integer": "an integer",
@@ -119,6 +137,15 @@ def check_depth(value: Any, what: str) -> None:
                 raise BadRequest(f"Invalid {what}: the JSON is nested more than {MAX_JSON_DEPTH} levels deep.")
             children = item.values() if isinstance(item, dict) else item
             pending.extend((child, depth + 1) for child in children)
+
+
+def check_json(value: Any, what: str) -> None:
+    """A BadRequest unless `value` can be stored and shown as JSON."""
+    check_depth(value, what)
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"Invalid {what}: the value must be JSON-serializable ({exc}).") from None
 
 
 def validate(schema_name: str, body: Any, what: str) -> dict[str, Any]:

@@ -28,33 +28,16 @@ from waitress.channel import HTTPChannel
 from waitress.server import create_server
 from waitress.task import ErrorTask
 
+from .auth import Caller, parse_user_spec
+from .dialects.abaco_v2 import AbacoV2
 from .emulator import AbacoEmulator
 from .http_app import DEFAULT_MAX_BODY_BYTES, DEFAULT_SYNC_TIMEOUT, create_app
-from .service import Caller
-from .shapes import envelope
 
 log = logging.getLogger(__name__)
 
-ROLE_PREFIX = "Internal/abaco-"
 # Request threads: synchronous messages hold one each while they wait, and actor
 # containers call back while their caller waits.
 _HTTP_THREADS = 32
-
-
-def parse_user_spec(spec: str, tenant: str) -> Caller:
-    """`"alice"` or `"alice:admin,privileged"` as a Caller.
-
-    A role without a "/" is short for Abaco's `Internal/abaco-<role>`.
-    """
-    user, _, roles = spec.partition(":")
-    if not user.strip():
-        raise ValueError(f"invalid user {spec!r}: expected USER or USER:ROLE,ROLE")
-    return Caller(user.strip(), frozenset(expand_role(r) for r in roles.split(",") if r.strip()), tenant)
-
-
-def expand_role(role: str) -> str:
-    role = role.strip()
-    return role if "/" in role else ROLE_PREFIX + role
 
 
 def is_loopback(host: str) -> bool:
@@ -73,7 +56,7 @@ class _EnvelopeErrorTask(ErrorTask):
 
     def execute(self) -> None:
         error = self.request.error
-        body = json.dumps(envelope(None, f"{error.reason}: {error.body}", status="error")).encode()
+        body = json.dumps(AbacoV2().error(f"{error.reason}: {error.body}")).encode()
         self.status = f"{error.code} {error.reason}"
         self.response_headers.append(("Content-Type", "application/json"))
         self.set_close_on_finish()
@@ -124,7 +107,7 @@ class EmulatorServer:
             url_host = f"[{url_host}]"
         self.url = f"http://{url_host}:{self.port}"
         if set_api_server:
-            emulator.service.set_api_server(self.url)
+            emulator.set_api_server(self.url)
         self._thread = threading.Thread(target=self._server.run, name=f"abaco-http-{self.port}", daemon=True)
         self._thread.start()
 
@@ -213,20 +196,20 @@ def serve(*, host: str = "127.0.0.1", port: int = 0, tokens: Mapping[str, str | 
 
 def _configure_tokens(emulator: AbacoEmulator, tokens: Mapping[str, str | Caller]) -> str:
     """Register `tokens`; the token for the default user the server will accept."""
-    service = emulator.service
-    tenant = service.options.tenant
+    registry = emulator.tokens
+    tenant = emulator.service.options.tenant
     default = Caller(emulator.user, frozenset(emulator.roles), tenant)
     for token, who in tokens.items():
         if not isinstance(token, str) or not token.strip():
             raise ValueError("tokens must be non-empty strings")
         caller = who if isinstance(who, Caller) else parse_user_spec(str(who), tenant)
-        service.add_token(token, caller)
+        registry.add(token, caller)
     for token, who in tokens.items():
-        if service.caller_for_token(token) == default:
+        if registry.caller_for(token) == default:
             return token
     token = "abaco-emulator-" + secrets.token_urlsafe(24)
     if tokens:
-        service.add_token(token, default)
+        registry.add(token, default)
     # Without tokens the server is open and accepts any bearer token as the default
     # user; registering this one would close it.
     return token

@@ -1,31 +1,31 @@
 """The Abaco actors service: one method per operation, every rule of the API.
 
-Transports (the in-process facade, the HTTP app, the CLI) only parse their input into
-the arguments of these methods and render what they return. Validation, permissions,
-aliases, nonces, search and the shapes of answers are decided here, so every
-transport behaves the same. Methods return API results (camelCase dicts, via
-`shapes`) or raise an `AbacoError` carrying the status code the real service sends.
+Transports (the in-process facade, the HTTP app, the CLI) call `perform(name, ...)`
+with an operation of `operations.py`; it resolves and authorizes the record the
+operation's path names (its `target`, at its `level`), reads the body through the
+transport's dialect (after authorization, as Abaco's handlers parse theirs), and calls
+the method the row names with an `Access`. Methods take and return plain snake_case
+records (no envelope, no `_links`, no key case) or raise an `AbacoError` carrying the
+status code the real service sends; the dialect of the transport renders them.
 """
 from __future__ import annotations
 
 import base64
-import json
-import secrets
-import threading
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
 from . import models
+from .auth import DEFAULT_TENANT, Caller
 from .contract import Message
 from .engine import Engine
 from .errors import BadRequest, NotFound, PermissionDenied
-from .models import ABACO_WORLD, ADMIN_ROLE, PRIVILEGED_ROLE, Level
-from .query import SEARCH_TYPES, paginate, search_filter, mongo_filter
-from .schemas import check_depth, validate
-from .shapes import AbacoV2Shapes, to_snake
+from .models import (ABACO_WORLD, ActorRecord, AliasRecord, ExecutionRecord, Level, NonceRecord,
+                     WorkerRecord)
+from .operations import RESERVED_WORDS, Operation, operation
+from .query import SEARCH_TYPES, mongo_filter, paginate, search_filter
+from .schemas import check_json
 from .store import Store
 
-DEFAULT_TENANT = "DEV-DEVELOP"
 NOT_AUTHORIZED = "Not authorized -- you do not have access to this actor."
 MAX_WORKERS_PER_ACTOR = 50
 _PRIVILEGED_FIELDS = {
@@ -35,24 +35,9 @@ _PRIVILEGED_FIELDS = {
     "mem_limit": "set memory limits",
     "queue": "set the queue",
 }
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who makes a request: a user with roles, or the bearer of a nonce."""
-
-    username: str
-    roles: frozenset[str] = field(default_factory=frozenset)
-    tenant: str = DEFAULT_TENANT
-    nonce: str | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        return ADMIN_ROLE in self.roles
-
-    @property
-    def is_privileged(self) -> bool:
-        return self.is_admin or PRIVILEGED_ROLE in self.roles
+# Keys of an actor description that a caller may send but never sets.
+_NOT_SETTABLE = ("id", "owner", "status", "force", "state", "revision", "create_time", "last_update_time",
+                 "status_message", "db_id", "tenant")
 
 
 @dataclass
@@ -65,6 +50,28 @@ class ServiceOptions:
     allow_mounts: bool = False
 
 
+@dataclass(frozen=True)
+class Access:
+    """An authorized request: who asked, who acts, and the records its path names."""
+
+    requester: Caller                  # who sent the request
+    caller: Caller                     # who acts: the requester, or the owner of the nonce used
+    identifier: str | None = None      # the actor id or alias as the path gave it
+    found: ActorRecord | None = None   # the actor it names
+    alias: AliasRecord | None = None   # the alias it names, on alias routes
+
+    @property
+    def actor(self) -> ActorRecord:
+        if self.found is None:
+            raise RuntimeError("this operation names no actor")
+        return self.found
+
+    @property
+    def by_alias(self) -> bool:
+        """Whether the path named the actor by an alias."""
+        return self.found is not None and self.identifier != self.found["id"]
+
+
 class ActorsService:
     """Every operation of the Abaco actors API over one store and one engine."""
 
@@ -72,50 +79,46 @@ class ActorsService:
         self.store = store
         self.engine = engine
         self.options = options
-        self.shapes = AbacoV2Shapes(options.api_server)
-        self._tokens: dict[str, Caller] = {}
-        self._tokens_lock = threading.Lock()
 
-    # -- configuration -------------------------------------------------------------
-    def set_api_server(self, url: str) -> None:
-        """Point `_links` and `_abaco_api_server` at the URL the emulator serves on."""
-        self.options.api_server = url.rstrip("/")
-        self.shapes = AbacoV2Shapes(self.options.api_server)
+    # -- dispatch --------------------------------------------------------------------
+    def perform(self, name: str, caller: Caller, path: Mapping[str, str] | None = None,
+                body: Callable[[], Any] | None = None, **arguments: Any) -> Any:
+        """Perform operation `name` for `caller`: authorize what `path` names, then read
+        the `body` (a callable: the transport's dialect parses it) and run the method."""
+        op = operation(name)
+        path = dict(path or {})
+        access = self._authorize_target(op, caller, path)
+        if body is not None:
+            arguments["body"] = body()
+        method: Callable[..., Any] = getattr(self, op.service)
+        return method(access, **path, **arguments)
 
-    def add_token(self, token: str, caller: Caller) -> None:
-        with self._tokens_lock:
-            self._tokens[token] = caller
-
-    def caller_for_token(self, token: str) -> Caller | None:
-        with self._tokens_lock:
-            return self._tokens.get(token)
-
-    @property
-    def has_tokens(self) -> bool:
-        with self._tokens_lock:
-            return any(not t.startswith("abaco-actor-") for t in self._tokens)
-
-    def access_token_for(self, owner: str) -> str:
-        """A token the server accepts for `owner` alone: what actor containers get."""
-        token = "abaco-actor-" + secrets.token_urlsafe(24)
-        self.add_token(token, Caller(owner, tenant=self.options.tenant))
-        return token
-
-    def revoke_token(self, token: str) -> None:
-        with self._tokens_lock:
-            self._tokens.pop(token, None)
+    def _authorize_target(self, op: Operation, caller: Caller, path: dict[str, str]) -> Access:
+        """Resolve and authorize the record `op` names; its path parameter is used up."""
+        if op.target is None or op.level is None:
+            return Access(caller, caller)
+        if op.target == "alias":
+            alias = path.pop("alias")
+            record = self._alias_record(alias)
+            return Access(caller, self._authorize(caller, alias, alias, op.level), alias, alias=record)
+        identifier = path.pop("alias" if "alias" in path else "actor_id")
+        actor = self._actor(identifier)
+        resource = actor["id"]
+        if op.target == "nonces" and identifier != actor["id"]:
+            resource = identifier  # an alias's nonces: the level is needed on the alias
+        return Access(caller, self._authorize(caller, identifier, resource, op.level), identifier, actor)
 
     # -- identifiers and permissions -------------------------------------------------
-    def _actor(self, identifier: str) -> dict[str, Any]:
+    def _actor(self, identifier: str) -> ActorRecord:
         """The actor an id or alias names."""
         if not isinstance(identifier, str) or not identifier:
             raise BadRequest("An actor id or alias is required.")
-        actor = self.store.get("actors", identifier)
+        actor = self.store.actors.get(identifier)
         if actor is not None:
             return actor
-        alias = self.store.get("aliases", identifier)
+        alias = self.store.aliases.get(identifier)
         if alias is not None:
-            actor = self.store.get("actors", alias["actor_id"])
+            actor = self.store.actors.get(alias["actor_id"])
             if actor is None:
                 raise NotFound(f"Alias {identifier} points to actor {alias['actor_id']}, which no longer exists.")
             return actor
@@ -126,7 +129,7 @@ class ActorsService:
     def level_of(self, username: str, resource: str) -> Level:
         """The highest level `username` holds on an actor or alias (directly or via ABACO_WORLD)."""
         best = Level.NONE
-        for record in self.store.by_actor("permissions", resource):
+        for record in self.store.permissions.by_actor(resource):
             if record["user"] in (username, ABACO_WORLD):
                 best = max(best, Level.parse(record["level"]))
         return best
@@ -139,13 +142,9 @@ class ActorsService:
             return caller
         raise PermissionDenied(NOT_AUTHORIZED)
 
-    def _access(self, caller: Caller, identifier: str, needed: Level) -> tuple[dict[str, Any], Caller]:
-        actor = self._actor(identifier)
-        return actor, self._authorize(caller, identifier, actor["id"], needed)
-
     def _redeem_nonce(self, nonce_id: str, identifier: str, needed: Level) -> Caller:
         with self.store.transaction():
-            nonce = self.store.get("nonces", nonce_id) if isinstance(nonce_id, str) else None
+            nonce = self.store.nonces.get(nonce_id) if isinstance(nonce_id, str) else None
             if nonce is None:
                 raise BadRequest("Nonce does not exist.")
             if identifier != (nonce.get("alias") or nonce["actor_id"]):
@@ -154,32 +153,33 @@ class ActorsService:
                 raise BadRequest("Nonce does not have sufficient permissions level.")
             if nonce["max_uses"] != -1 and nonce["remaining_uses"] <= 0:
                 raise BadRequest("No remaining uses left for this nonce.")
-            self.store.update("nonces", nonce_id, {
+            self.store.nonces.update(nonce_id, {
                 "current_uses": nonce["current_uses"] + 1,
                 "remaining_uses": -1 if nonce["max_uses"] == -1 else nonce["remaining_uses"] - 1,
                 "last_use_time": models.now(),
             })
         return Caller(nonce["owner"], frozenset(nonce.get("roles") or ()), self.options.tenant)
 
-    # -- actors ----------------------------------------------------------------------
-    def list_actors(self, caller: Caller, limit: int | None = None, skip: int = 0,
-                    q: Any = None) -> list[dict[str, Any]]:
-        matches = mongo_filter(q) if q is not None else None
-        actors = [a for a in self.store.all("actors") if self._can_see(caller, a["id"])]
-        if matches is not None:
-            actors = [a for a in actors if matches(a)]
-        return [self.shapes.actor(a) for a in paginate(actors, skip, limit)]
-
     def _can_see(self, caller: Caller, resource: str) -> bool:
         return caller.is_admin or self.level_of(caller.username, resource) > Level.NONE
 
-    def add_actor(self, caller: Caller, body: Any) -> dict[str, Any]:
+    # -- actors ----------------------------------------------------------------------
+    def list_actors(self, access: Access, limit: int | None = None, skip: int = 0,
+                    q: Any = None) -> list[ActorRecord]:
+        matches = mongo_filter(q) if q is not None else None
+        actors = [a for a in self.store.actors.all() if self._can_see(access.caller, a["id"])]
+        if matches is not None:
+            actors = [a for a in actors if matches(a)]
+        return paginate(actors, skip, limit)
+
+    def add_actor(self, access: Access, body: dict[str, Any]) -> ActorRecord:
+        caller = access.caller
         if caller.nonce is not None:
             raise PermissionDenied("Nonces cannot be used to register actors.")
         fields = self._actor_fields(caller, body, existing=None)
         moment = models.now()
         actor_id = models.new_id()
-        record = {
+        record: dict[str, Any] = {
             "id": actor_id,
             "db_id": f"{self.options.tenant}_{actor_id}",
             "name": fields.pop("name", None),
@@ -197,17 +197,13 @@ class ActorsService:
         with self.store.transaction():
             self.store.insert("actors", record)
             self._grant(actor_id, caller.username, Level.UPDATE)
-        answer = self.shapes.actor(dict(record))  # as registered: SUBMITTED, like Abaco's answer
+        answer: ActorRecord = dict(record)  # type: ignore[assignment]  # as registered: SUBMITTED
         self.engine.start_actor(actor_id)
         return answer
 
-    def _actor_fields(self, caller: Caller, body: Any, existing: dict[str, Any] | None) -> dict[str, Any]:
-        """The validated, snake_case description of an actor (defaults filled in)."""
-        body = validate("Actor", body, "actor description")
-        given = {to_snake(key): value for key, value in body.items()}
-        for ignored in ("id", "owner", "status", "force", "state", "revision", "create_time",
-                        "last_update_time", "status_message", "db_id", "tenant"):
-            given.pop(ignored, None)
+    def _actor_fields(self, caller: Caller, body: dict[str, Any], existing: ActorRecord | None) -> dict[str, Any]:
+        """The checked snake_case description of an actor (defaults filled in)."""
+        given = {key: value for key, value in body.items() if key not in _NOT_SETTABLE}
         image = given.get("image")
         if not isinstance(image, str) or not image.strip():
             raise BadRequest("Invalid actor description: field 'image' is required (the Docker image to run).")
@@ -227,9 +223,9 @@ class ActorsService:
             fields["token"] = "true" if fields["token"] else "false"
         if fields["token"] not in ("true", "false"):
             raise BadRequest("Invalid actor description: field 'token' must be true or false.")
+        defaults = models.actor_defaults()
         for name, what in _PRIVILEGED_FIELDS.items():
-            default = models.actor_defaults()[name]
-            if fields[name] not in (default, None, False) and not caller.is_privileged:
+            if fields[name] not in (defaults[name], None, False) and not caller.is_privileged:
                 raise PermissionDenied(f"Not authorized -- only admins and privileged users can {what}.")
         if fields["privileged"] and not self.options.allow_privileged:
             raise BadRequest("Privileged actors are disabled in this emulator; "
@@ -246,7 +242,8 @@ class ActorsService:
         return fields
 
     def _check_link(self, caller: Caller, link: str, actor_id: str | None) -> None:
-        target = self._actor(link)
+        target: ActorRecord | None = self._actor(link)
+        assert target is not None
         if not (caller.is_admin or self.level_of(caller.username, target["id"]) >= Level.EXECUTE):
             raise PermissionDenied(f"Not authorized -- you do not have EXECUTE access to the linked actor {link}.")
         seen = {actor_id} if actor_id else set()
@@ -256,59 +253,53 @@ class ActorsService:
             seen.add(target["id"])
             target = self._actor(target["link"]) if target.get("link") else None
 
-    def get_actor(self, caller: Caller, identifier: str) -> dict[str, Any]:
-        actor, _ = self._access(caller, identifier, Level.READ)
-        return self.shapes.actor(actor)
+    def get_actor(self, access: Access) -> ActorRecord:
+        return access.actor
 
-    def update_actor(self, caller: Caller, identifier: str, body: Any) -> dict[str, Any]:
-        actor, _ = self._access(caller, identifier, Level.UPDATE)
-        force = isinstance(body, dict) and body.get("force") is True
-        fields = self._actor_fields(caller, body, existing=actor)
+    def update_actor(self, access: Access, body: dict[str, Any]) -> ActorRecord:
+        actor = access.actor
+        force = body.get("force") is True
+        fields = self._actor_fields(access.caller, body, existing=actor)
         restart = force or fields["image"] != actor["image"]
         fields["last_update_time"] = models.now()
         if restart:
             fields["revision"] = actor["revision"] + 1
-            fields["status"] = models.SUBMITTED
-            fields["status_message"] = ""
-        updated = self.store.update("actors", actor["id"], fields)
+        updated = self.store.actors.update(actor["id"], fields)
         if restart:
-            self.engine.restart_actor(actor["id"])
-        return self.shapes.actor(updated)
+            updated = self.engine.restart_actor(actor["id"]) or updated
+        return updated
 
-    def delete_actor(self, caller: Caller, identifier: str) -> None:
-        actor, _ = self._access(caller, identifier, Level.UPDATE)
-        actor_id = actor["id"]
-        self.store.update("actors", actor_id, {"status": models.SHUTTING_DOWN})
+    def delete_actor(self, access: Access) -> None:
+        actor_id = access.actor["id"]
         self.engine.remove_actor(actor_id)
         with self.store.transaction():
             for kind in ("messages", "logs", "results", "permissions", "nonces", "workers"):
                 for record in self.store.by_actor(kind, actor_id):
                     self.store.delete(kind, self.store.key_of(kind, record))
-            self.store.delete("actors", actor_id)
+            self.store.actors.delete(actor_id)
         return None
 
     # -- messages --------------------------------------------------------------------
-    def get_messages(self, caller: Caller, identifier: str) -> dict[str, Any]:
-        actor, _ = self._access(caller, identifier, Level.READ)
-        return self.shapes.messages_count(actor, self.engine.queued(actor["id"]))
+    def get_messages(self, access: Access) -> dict[str, Any]:
+        actor = access.actor
+        return {"messages": self.engine.queued(actor["id"]), "actor_id": actor["id"], "owner": actor["owner"]}
 
-    def delete_messages(self, caller: Caller, identifier: str) -> dict[str, Any]:
-        actor, _ = self._access(caller, identifier, Level.UPDATE)
-        self.engine.purge(actor["id"])
+    def delete_messages(self, access: Access) -> dict[str, Any]:
+        self.engine.purge(access.actor["id"])
         return {"msg": "Actor mailbox purged."}
 
-    def send_message(self, caller: Caller, identifier: str, message: Message,
-                     environment: dict[str, Any] | None = None) -> dict[str, Any]:
-        actor, acting = self._access(caller, identifier, Level.EXECUTE)
+    def send_message(self, access: Access, message: Message,
+                     environment: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        actor = access.actor
         environment = dict(environment or {})
         for key, value in environment.items():
             _check_variable(key, value, "environment")
         execution_id = models.new_id()
-        execution = {
+        execution: ExecutionRecord = {
             "id": execution_id,
             "actor_id": actor["id"],
             "api_server": self.options.api_server,
-            "executor": acting.username,
+            "executor": access.caller.username,
             "worker_id": None,
             "status": models.SUBMITTED,
             "message_received_time": models.now(),
@@ -320,16 +311,16 @@ class ActorsService:
             "exit_code": None,
             "final_state": None,
         }
-        mail = {"id": execution_id, "actor_id": actor["id"], "message": message.to_record(),
-                "environment": {str(k): str(v) for k, v in environment.items()}}
         with self.store.transaction():
-            current = self.store.get("actors", actor["id"])
+            current = self.store.actors.get(actor["id"])
             if current is None or current["status"] == models.SHUTTING_DOWN:  # deleted meanwhile
-                raise NotFound(f"No actor or alias found with identifier {identifier}.")
-            self.store.insert("executions", execution)
-            self.store.insert("messages", mail)
+                raise NotFound(f"No actor or alias found with identifier {access.identifier}.")
+            self.store.executions.insert(execution)
+            self.store.messages.insert({"id": execution_id, "actor_id": actor["id"], "message": message.to_record(),
+                                        "environment": {str(k): str(v) for k, v in environment.items()}})
         self.engine.notify(actor["id"], execution_id)
-        return self.shapes.message_sent(actor["id"], execution_id, actor["owner"], message.shown)
+        return {"execution_id": execution_id, "actor_id": actor["id"], "owner": actor["owner"],
+                "msg": message.shown}
 
     def synchronous_answer(self, execution_id: str, timeout: float | None) -> tuple[bytes, str]:
         """Wait for an execution just sent; its first result, or its logs when it sent none.
@@ -337,55 +328,44 @@ class ActorsService:
         The caller was authorized (and any nonce redeemed) by `send_message`, so this
         must not check again."""
         self.engine.wait_for(execution_id, timeout)
-        results = self.store.get("results", execution_id)
+        results = self.store.results.get(execution_id)
         if results and results["items"]:
             return self._pop_result(execution_id), "application/octet-stream"
-        logs = self.store.get("logs", execution_id)
+        logs = self.store.logs.get(execution_id)
         return (logs["logs"] if logs else "").encode("utf-8"), "text/plain; charset=utf-8"
 
     # -- state -----------------------------------------------------------------------
-    def get_state(self, caller: Caller, identifier: str) -> dict[str, Any]:
-        actor, _ = self._access(caller, identifier, Level.READ)
+    def get_state(self, access: Access) -> dict[str, Any]:
+        if access.actor["stateless"]:
+            raise NotFound("actor is stateless.")
+        return {"state": access.actor.get("state")}
+
+    def update_state(self, access: Access, body: Any) -> ActorRecord:
+        actor = access.actor
         if actor["stateless"]:
             raise NotFound("actor is stateless.")
-        return {"state": actor.get("state")}
-
-    def update_state(self, caller: Caller, identifier: str, value: Any) -> dict[str, Any]:
-        actor, _ = self._access(caller, identifier, Level.UPDATE)
-        if actor["stateless"]:
-            raise NotFound("actor is stateless.")
-        _check_json(value, "state")
-        return self.shapes.actor(self.store.update("actors", actor["id"], {"state": value}))
-
-    def set_state_from_execution(self, actor_id: str, value: Any) -> None:
-        """State written by a running in-process handler (on behalf of the actor's owner)."""
-        actor = self.store.get("actors", actor_id)
-        if actor is None:
-            raise BadRequest(f"Actor does not exist: {actor_id}.")
-        self.update_state(Caller(actor["owner"], tenant=self.options.tenant), actor_id, value)
+        check_json(body, "state")
+        return self.store.actors.update(actor["id"], {"state": body})
 
     # -- permissions -----------------------------------------------------------------
     def _grant(self, resource: str, user: str, level: Level) -> None:
-        self.store.delete("permissions", f"{resource}:{user}")
-        self.store.insert("permissions", {"id": f"{resource}:{user}", "actor_id": resource,
-                                          "user": user, "level": level.name})
+        self.store.permissions.delete(f"{resource}:{user}")
+        self.store.permissions.insert({"id": f"{resource}:{user}", "actor_id": resource,
+                                       "user": user, "level": level.name})
 
     def _permissions_map(self, resource: str) -> dict[str, str]:
-        return {r["user"]: r["level"] for r in self.store.by_actor("permissions", resource)}
+        return {r["user"]: r["level"] for r in self.store.permissions.by_actor(resource)}
 
-    def get_permissions(self, caller: Caller, identifier: str) -> dict[str, str]:
-        actor, _ = self._access(caller, identifier, Level.READ)
-        return self._permissions_map(actor["id"])
+    def get_permissions(self, access: Access) -> dict[str, str]:
+        return self._permissions_map(access.actor["id"])
 
-    def update_permissions(self, caller: Caller, identifier: str, body: Any) -> dict[str, str]:
-        actor, _ = self._access(caller, identifier, Level.UPDATE)
+    def update_permissions(self, access: Access, body: dict[str, Any]) -> dict[str, str]:
         user, level = self._permission_request(body)
-        self._grant(actor["id"], user, level)
-        return self._permissions_map(actor["id"])
+        self._grant(access.actor["id"], user, level)
+        return self._permissions_map(access.actor["id"])
 
     @staticmethod
-    def _permission_request(body: Any) -> tuple[str, Level]:
-        body = validate("PermissionsUpdateRequest", body, "permission request")
+    def _permission_request(body: dict[str, Any]) -> tuple[str, Level]:
         user, level = body.get("user"), body.get("level")
         if not user or not user.strip():
             raise BadRequest("Invalid permission request: field 'user' is required.")
@@ -398,19 +378,17 @@ class ActorsService:
                              "use one of NONE, READ, EXECUTE, UPDATE.") from None
 
     # -- workers ---------------------------------------------------------------------
-    def list_workers(self, caller: Caller, identifier: str) -> list[dict[str, Any]]:
-        actor, _ = self._access(caller, identifier, Level.READ)
-        return [self.shapes.worker(w) for w in self.store.by_actor("workers", actor["id"])]
+    def list_workers(self, access: Access) -> list[WorkerRecord]:
+        return self.store.workers.by_actor(access.actor["id"])
 
-    def add_workers(self, caller: Caller, identifier: str, body: Any) -> None:
-        actor, acting = self._access(caller, identifier, Level.UPDATE)
-        body = validate("AddWorkersRequest", body if body is not None else {}, "workers request")
+    def add_workers(self, access: Access, body: dict[str, Any]) -> None:
+        actor = access.actor
         num = body.get("num", 1)
         if num is None or num < 1:
             raise BadRequest("Invalid workers request: field 'num' must be at least 1.")
-        if not acting.is_admin:
+        if not access.caller.is_admin:
             raise PermissionDenied("Not authorized -- only admins can add workers.")
-        current = self.store.count_by_actor("workers", actor["id"])
+        current = self.store.workers.count_by_actor(actor["id"])
         if current + num > MAX_WORKERS_PER_ACTOR:  # each is a thread (or a container) on this machine
             raise BadRequest(f"Actor {actor['id']} may have at most {MAX_WORKERS_PER_ACTOR} workers in this "
                              f"emulator and has {current}.")
@@ -422,39 +400,27 @@ class ActorsService:
         self.engine.add_workers(actor["id"], num)
         return None
 
-    def get_worker(self, caller: Caller, identifier: str, worker_id: str) -> dict[str, Any]:
-        actor, _ = self._access(caller, identifier, Level.READ)
-        return self.shapes.worker(self._worker(actor, worker_id))
+    def get_worker(self, access: Access, worker_id: str) -> WorkerRecord:
+        return self._worker(access.actor, worker_id)
 
-    def _worker(self, actor: dict[str, Any], worker_id: str) -> dict[str, Any]:
-        worker = self.store.get("workers", worker_id) if isinstance(worker_id, str) else None
+    def _worker(self, actor: ActorRecord, worker_id: str) -> WorkerRecord:
+        worker = self.store.workers.get(worker_id) if isinstance(worker_id, str) else None
         if worker is None or worker["actor_id"] != actor["id"]:
             raise NotFound("Worker not found.")
         return worker
 
-    def delete_worker(self, caller: Caller, identifier: str, worker_id: str) -> None:
-        actor, _ = self._access(caller, identifier, Level.UPDATE)
-        self._worker(actor, worker_id)
+    def delete_worker(self, access: Access, worker_id: str) -> None:
+        self._worker(access.actor, worker_id)
         self.engine.stop_worker(worker_id)
         return None
 
-    # -- nonces ----------------------------------------------------------------------
-    def _nonce_target(self, caller: Caller, identifier: str,
-                      needed: Level) -> tuple[dict[str, Any], bool, Caller]:
-        """The actor a nonce route is about, whether it was named by an alias, and who acts."""
-        actor = self._actor(identifier)
-        is_alias = identifier != actor["id"]
-        acting = self._authorize(caller, identifier, identifier if is_alias else actor["id"], needed)
-        return actor, is_alias, acting
+    # -- nonces (of an actor, or of an alias: `access.by_alias`) --------------------------
+    def list_nonces(self, access: Access) -> list[NonceRecord]:
+        nonces = self.store.nonces.by_actor(access.actor["id"])
+        return [n for n in nonces if (n.get("alias") == access.identifier) == access.by_alias]
 
-    def list_nonces(self, caller: Caller, identifier: str) -> list[dict[str, Any]]:
-        actor, is_alias, _ = self._nonce_target(caller, identifier, Level.READ)
-        nonces = self.store.by_actor("nonces", actor["id"])
-        return [self.shapes.nonce(n) for n in nonces if (n.get("alias") == identifier) == is_alias]
-
-    def add_nonce(self, caller: Caller, identifier: str, body: Any) -> dict[str, Any]:
-        actor, is_alias, acting = self._nonce_target(caller, identifier, Level.UPDATE)
-        body = validate("AddNonceRequest", body if body is not None else {}, "nonce request")
+    def add_nonce(self, access: Access, body: dict[str, Any]) -> NonceRecord:
+        actor, requester = access.actor, access.requester
         try:
             level = Level.parse(body.get("level", "EXECUTE"))
         except ValueError:
@@ -462,24 +428,25 @@ class ActorsService:
                              "use one of READ, EXECUTE, UPDATE.") from None
         if level == Level.NONE:
             raise BadRequest("Invalid nonce request: a nonce must grant READ, EXECUTE or UPDATE.")
-        if is_alias and level == Level.UPDATE:
+        if access.by_alias and level == Level.UPDATE:
             raise BadRequest("Invalid nonce request: nonces for aliases cannot be UPDATE level.")
-        max_uses = body.get("maxUses", -1)
+        max_uses = body.get("max_uses", -1)
         if max_uses == 0 or max_uses < -1:
             raise BadRequest("Invalid nonce request: field 'maxUses' must be a positive integer "
                              "or -1 for unlimited uses.")
         description = body.get("description", "")
         if not isinstance(description, str):
             raise BadRequest("Invalid nonce request: field 'description' must be a string.")
-        if not caller.is_admin and self.level_of(caller.username, actor["id"]) < level and caller.nonce is None:
+        if not requester.is_admin and requester.nonce is None \
+                and self.level_of(requester.username, actor["id"]) < level:
             raise PermissionDenied(f"Not authorized -- you cannot create a {level.name} nonce "
                                    "with a lower permission level on this actor.")
-        nonce = {
+        nonce: NonceRecord = {
             "id": f"{self.options.tenant}_{models.new_id()}",
             "actor_id": actor["id"],
-            "alias": identifier if is_alias else None,
-            "owner": acting.username,  # a nonce made with a nonce is its owner's, as the request runs as them
-            "roles": sorted(acting.roles),
+            "alias": access.identifier if access.by_alias else None,
+            "owner": access.caller.username,  # a nonce made with a nonce is its owner's: the request runs as them
+            "roles": sorted(access.caller.roles),
             "level": level.name,
             "max_uses": max_uses,
             "current_uses": 0,
@@ -488,140 +455,150 @@ class ActorsService:
             "create_time": models.now(),
             "last_use_time": None,
         }
-        self.store.insert("nonces", nonce)
-        return self.shapes.nonce(nonce)
+        self.store.nonces.insert(nonce)
+        return nonce
 
-    def _nonce(self, actor: dict[str, Any], nonce_id: str) -> dict[str, Any]:
-        nonce = self.store.get("nonces", nonce_id) if isinstance(nonce_id, str) else None
+    def _nonce(self, actor: ActorRecord, nonce_id: str) -> NonceRecord:
+        nonce = self.store.nonces.get(nonce_id) if isinstance(nonce_id, str) else None
         if nonce is None or nonce["actor_id"] != actor["id"]:
             raise BadRequest("Nonce not found.")
         return nonce
 
-    def get_nonce(self, caller: Caller, identifier: str, nonce_id: str) -> dict[str, Any]:
-        actor, _, _ = self._nonce_target(caller, identifier, Level.READ)
-        return self.shapes.nonce(self._nonce(actor, nonce_id))
+    def get_nonce(self, access: Access, nonce_id: str) -> NonceRecord:
+        return self._nonce(access.actor, nonce_id)
 
-    def delete_nonce(self, caller: Caller, identifier: str, nonce_id: str) -> None:
-        actor, _, _ = self._nonce_target(caller, identifier, Level.UPDATE)
-        self._nonce(actor, nonce_id)
-        self.store.delete("nonces", nonce_id)
+    def delete_nonce(self, access: Access, nonce_id: str) -> None:
+        self._nonce(access.actor, nonce_id)
+        self.store.nonces.delete(nonce_id)
         return None
 
     # -- aliases ---------------------------------------------------------------------
-    def list_aliases(self, caller: Caller) -> list[dict[str, Any]]:
-        return [self.shapes.alias(a) for a in self.store.all("aliases") if self._can_see(caller, a["alias"])]
+    def list_aliases(self, access: Access) -> list[AliasRecord]:
+        return [a for a in self.store.aliases.all() if self._can_see(access.caller, a["alias"])]
 
-    def _alias(self, caller: Caller, alias: str, needed: Level) -> dict[str, Any]:
-        record = self.store.get("aliases", alias) if isinstance(alias, str) else None
+    def _alias_record(self, alias: str) -> AliasRecord:
+        record = self.store.aliases.get(alias) if isinstance(alias, str) else None
         if record is None:
             raise NotFound(f"Alias {alias} does not exist.")
-        self._authorize(caller, alias, alias, needed)
         return record
 
-    def _alias_request(self, body: Any, need_alias: bool) -> tuple[str | None, str]:
-        body = validate("AddAliasRequest", body, "alias request")
-        alias, actor_id = body.get("alias"), body.get("actorId")
+    @staticmethod
+    def _alias_request(body: dict[str, Any], need_alias: bool) -> tuple[str, str]:
+        alias, actor_id = body.get("alias"), body.get("actor_id")
         if need_alias and not alias:
             raise BadRequest("Invalid alias request: field 'alias' is required.")
         if not actor_id:
             raise BadRequest("Invalid alias request: field 'actorId' is required.")
-        return alias, actor_id
+        return alias or "", actor_id
 
-    def add_alias(self, caller: Caller, body: Any) -> dict[str, Any]:
+    def add_alias(self, access: Access, body: dict[str, Any]) -> AliasRecord:
         alias, actor_id = self._alias_request(body, need_alias=True)
-        problem = models.alias_problem(alias)
+        problem = models.alias_problem(alias, RESERVED_WORDS)
         if problem:
             raise BadRequest(problem)
-        actor, acting = self._access(caller, actor_id, Level.UPDATE)
+        actor = self._actor(actor_id)
+        acting = self._authorize(access.caller, actor_id, actor["id"], Level.UPDATE)
         with self.store.transaction():
-            if self.store.get("aliases", alias) is not None:
+            if self.store.aliases.get(alias) is not None:
                 raise BadRequest(f"Alias {alias} already exists.")
-            record = {"alias": alias, "actor_id": actor["id"], "owner": acting.username,
-                      "create_time": models.now()}
-            self.store.insert("aliases", record)
+            record: AliasRecord = {"alias": alias, "actor_id": actor["id"], "owner": acting.username,
+                                   "create_time": models.now()}
+            self.store.aliases.insert(record)
             self._grant(alias, acting.username, Level.UPDATE)
-        return self.shapes.alias(record)
+        return record
 
-    def get_alias(self, caller: Caller, alias: str) -> dict[str, Any]:
-        return self.shapes.alias(self._alias(caller, alias, Level.READ))
+    def get_alias(self, access: Access) -> AliasRecord:
+        assert access.alias is not None
+        return access.alias
 
-    def update_alias(self, caller: Caller, alias: str, body: Any) -> dict[str, Any]:
-        self._alias(caller, alias, Level.UPDATE)
+    def update_alias(self, access: Access, body: dict[str, Any]) -> AliasRecord:
+        assert access.alias is not None
         _, actor_id = self._alias_request(body, need_alias=False)
-        actor, _ = self._access(caller, actor_id, Level.UPDATE)
-        return self.shapes.alias(self.store.update("aliases", alias, {"actor_id": actor["id"]}))
+        actor = self._actor(actor_id)
+        self._authorize(access.requester, actor_id, actor["id"], Level.UPDATE)
+        return self.store.aliases.update(access.alias["alias"], {"actor_id": actor["id"]})
 
-    def delete_alias(self, caller: Caller, alias: str) -> None:
-        record = self._alias(caller, alias, Level.UPDATE)
+    def delete_alias(self, access: Access) -> None:
+        record = access.alias
+        assert record is not None
+        alias = record["alias"]
         with self.store.transaction():
-            for permission in self.store.by_actor("permissions", alias):
-                self.store.delete("permissions", permission["id"])
-            for nonce in self.store.by_actor("nonces", record["actor_id"]):
+            for permission in self.store.permissions.by_actor(alias):
+                self.store.permissions.delete(permission["id"])
+            for nonce in self.store.nonces.by_actor(record["actor_id"]):
                 if nonce.get("alias") == alias:
-                    self.store.delete("nonces", nonce["id"])
-            self.store.delete("aliases", alias)
+                    self.store.nonces.delete(nonce["id"])
+            self.store.aliases.delete(alias)
         return None
 
     # -- executions ------------------------------------------------------------------
-    def list_executions(self, caller: Caller, identifier: str, limit: int | None = None, skip: int = 0,
+    def list_executions(self, access: Access, limit: int | None = None, skip: int = 0,
                         q: Any = None) -> dict[str, Any]:
-        actor, _ = self._access(caller, identifier, Level.READ)
+        actor = access.actor
         actor_id = actor["id"]
         if q is None:
             paginate([], skip, limit)  # validates the paging arguments
-            page = self.store.by_actor("executions", actor_id, skip or 0, limit)
+            page = self.store.executions.by_actor(actor_id, skip or 0, limit)
         else:
             matches = mongo_filter(q)
-            page = paginate([e for e in self.store.by_actor("executions", actor_id) if matches(e)], skip, limit)
-        return self.shapes.executions_summary(actor, page, self.store.count_by_actor("executions", actor_id),
-                                              self.store.sums_by_actor("executions", actor_id))
+            page = paginate([e for e in self.store.executions.by_actor(actor_id) if matches(e)], skip, limit)
+        totals = self.store.sums_by_actor("executions", actor_id)
+        return {
+            "actor_id": actor_id,
+            "owner": actor["owner"],
+            "total_executions": self.store.executions.count_by_actor(actor_id),
+            "total_cpu": totals["cpu"],
+            "total_io": totals["io"],
+            "total_runtime": totals["runtime"],
+            "executions": [{"id": e["id"], "status": e["status"], "start_time": e.get("start_time"),
+                            "finish_time": e.get("finish_time"),
+                            "message_received_time": e.get("message_received_time")} for e in page],
+        }
 
-    def _execution(self, actor: dict[str, Any], execution_id: str) -> dict[str, Any]:
-        execution = self.store.get("executions", execution_id) if isinstance(execution_id, str) else None
+    def _execution(self, actor: ActorRecord, execution_id: str) -> ExecutionRecord:
+        execution = self.store.executions.get(execution_id) if isinstance(execution_id, str) else None
         if execution is None or execution["actor_id"] != actor["id"]:
             raise BadRequest(f"No executions found with actor id of {actor['id']} "
                              f"and execution id of {execution_id}.")
         return execution
 
-    def get_execution(self, caller: Caller, identifier: str, execution_id: str) -> dict[str, Any]:
-        actor, _ = self._access(caller, identifier, Level.READ)
-        return self.shapes.execution(self._execution(actor, execution_id))
+    def get_execution(self, access: Access, execution_id: str) -> ExecutionRecord:
+        return self._execution(access.actor, execution_id)
 
-    def delete_execution(self, caller: Caller, identifier: str, execution_id: str) -> None:
-        actor, _ = self._access(caller, identifier, Level.UPDATE)
-        execution = self._execution(actor, execution_id)
+    def delete_execution(self, access: Access, execution_id: str) -> None:
+        execution = self._execution(access.actor, execution_id)
         if execution["status"] != models.RUNNING:
             raise BadRequest(f"Cannot force quit execution {execution_id}: it is {execution['status']}, "
                              "not RUNNING.")
         self.engine.force_quit(execution_id)
         return None
 
-    def get_logs(self, caller: Caller, identifier: str, execution_id: str) -> dict[str, Any]:
-        actor, _ = self._access(caller, identifier, Level.READ)
-        execution = self._execution(actor, execution_id)
-        logs = self.store.get("logs", execution_id)
-        return self.shapes.logs(execution, logs["logs"] if logs else "")
+    def get_logs(self, access: Access, execution_id: str) -> dict[str, Any]:
+        execution = self._execution(access.actor, execution_id)
+        logs = self.store.logs.get(execution_id)
+        return {"logs": logs["logs"] if logs else "", "actor_id": execution["actor_id"],
+                "execution_id": execution_id, "executor": execution["executor"]}
 
-    def pop_result(self, caller: Caller, identifier: str, execution_id: str) -> bytes:
+    def pop_result(self, access: Access, execution_id: str) -> bytes:
         """The oldest result the execution sent that was not read yet (b"" when none)."""
-        actor, _ = self._access(caller, identifier, Level.READ)
-        self._execution(actor, execution_id)
+        self._execution(access.actor, execution_id)
         return self._pop_result(execution_id)
 
     def _pop_result(self, execution_id: str) -> bytes:
         with self.store.transaction():
-            results = self.store.get("results", execution_id)
+            results = self.store.results.get(execution_id)
             if not results or not results["items"]:
                 return b""
             first, *rest = results["items"]
-            self.store.update("results", execution_id, {"items": rest})
+            self.store.results.update(execution_id, {"items": rest})
         return base64.b64decode(first)
 
     # -- search ----------------------------------------------------------------------
-    def search(self, caller: Caller, search_type: str, params: dict[str, str] | None = None,
-               q: Any = None, limit: int | None = None, skip: int = 0) -> dict[str, Any]:
+    def search(self, access: Access, search_type: str, params: Mapping[str, str] | None = None,
+               q: Any = None, limit: int | None = None, skip: int | None = 0) -> dict[str, Any]:
         if search_type not in SEARCH_TYPES:
             raise BadRequest(f"Invalid search type {search_type!r}; use one of {', '.join(SEARCH_TYPES)}.")
+        caller = access.caller
         if search_type == "actors":
             records = [a for a in self.store.all("actors") if self._can_see(caller, a["id"])]
         else:
@@ -638,7 +615,7 @@ class ActorsService:
         return {
             "_metadata": {"total_count": len(records), "records_skipped": skip, "record_limit": limit,
                           "count_returned": len(page)},
-            "search": [self.shapes.search_record(search_type, r) for r in page],
+            "search": page,
         }
 
 
@@ -647,17 +624,9 @@ def _check_variable(key: Any, value: Any, where: str) -> None:
     if not isinstance(key, str) or not key or "=" in key or "\x00" in key:
         raise BadRequest(f"Invalid {where}: {key!r} is not a valid environment variable name.")
     if isinstance(value, (dict, list)):
-        _check_json(value, where)
+        check_json(value, where)
     elif not isinstance(value, (str, int, float, bool)) and value is not None:
         raise BadRequest(f"Invalid {where}: the value of {key} must be a string.")
     if isinstance(value, str) and "\x00" in value:
         raise BadRequest(f"Invalid {where}: the value of {key} contains a NUL character.")
-
-
-def _check_json(value: Any, what: str) -> None:
-    check_depth(value, what)
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"Invalid {what}: the value must be JSON-serializable ({exc}).") from None
 

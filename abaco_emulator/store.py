@@ -21,15 +21,17 @@ import itertools
 import json
 import os
 import threading
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any, Callable, Generic, TypeVar, cast
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
 from .errors import StoreCorrupt, StoreError, StoreLocked
+from .models import (ActorRecord, AliasRecord, ExecutionRecord, LogRecord, MessageRecord, NonceRecord,
+                     PermissionRecord, ResultRecord, WorkerRecord)
 
 # Which field names a record's key, and which field each kind is indexed by.
 _KEY_FIELD = {"aliases": "alias"}
@@ -299,8 +301,43 @@ class _JournalStorage(Storage):
                 self._lock_file.close()  # releases the lock
 
 
+R = TypeVar("R")
+
+
+class Collection(Generic[R]):
+    """One kind of record of a `Store`, typed: `store.actors.get(actor_id)` is an ActorRecord."""
+
+    def __init__(self, store: "Store", kind: str) -> None:
+        self._store = store
+        self.kind = kind
+
+    def insert(self, record: R) -> None:
+        self._store.insert(self.kind, cast(Mapping[str, Any], record))
+
+    def get(self, key: str) -> R | None:
+        return cast("R | None", self._store.get(self.kind, key))
+
+    def update(self, key: str, fields: Mapping[str, Any]) -> R:
+        return cast(R, self._store.update(self.kind, key, fields))
+
+    def delete(self, key: str) -> bool:
+        return self._store.delete(self.kind, key)
+
+    def all(self) -> list[R]:
+        return cast("list[R]", self._store.all(self.kind))
+
+    def by_actor(self, actor_id: str, skip: int = 0, limit: int | None = None) -> list[R]:
+        return cast("list[R]", self._store.by_actor(self.kind, actor_id, skip, limit))
+
+    def count_by_actor(self, actor_id: str) -> int:
+        return self._store.count_by_actor(self.kind, actor_id)
+
+
 class Store:
-    """Thread-safe repository of records keyed by id, with a secondary index by actor."""
+    """Thread-safe repository of records keyed by id, with a secondary index by actor.
+
+    Each kind is also a typed `Collection` attribute (`store.executions.by_actor(...)`).
+    """
 
     def __init__(self, path: str | None = None) -> None:
         self.path = path
@@ -316,13 +353,22 @@ class Store:
             raw = self._storage.raw_table(kind)
             for doc_id in sorted(raw, key=int):
                 self._remember(kind, int(doc_id), raw[doc_id])
+        self.actors: Collection[ActorRecord] = Collection(self, "actors")
+        self.executions: Collection[ExecutionRecord] = Collection(self, "executions")
+        self.workers: Collection[WorkerRecord] = Collection(self, "workers")
+        self.nonces: Collection[NonceRecord] = Collection(self, "nonces")
+        self.aliases: Collection[AliasRecord] = Collection(self, "aliases")
+        self.permissions: Collection[PermissionRecord] = Collection(self, "permissions")
+        self.messages: Collection[MessageRecord] = Collection(self, "messages")
+        self.logs: Collection[LogRecord] = Collection(self, "logs")
+        self.results: Collection[ResultRecord] = Collection(self, "results")
 
     # -- bookkeeping -------------------------------------------------------------
     @staticmethod
-    def key_of(kind: str, record: dict[str, Any]) -> str:
+    def key_of(kind: str, record: Mapping[str, Any]) -> str:
         return record[_KEY_FIELD.get(kind, "id")]
 
-    def _remember(self, kind: str, doc_id: int, record: dict[str, Any]) -> None:
+    def _remember(self, kind: str, doc_id: int, record: Mapping[str, Any]) -> None:
         key = self.key_of(kind, record)
         self._doc_ids[kind][key] = doc_id
         field = _INDEXED_BY.get(kind)
@@ -382,7 +428,7 @@ class Store:
             return self._storage.take_pending()
 
     # -- operations ------------------------------------------------------------------
-    def insert(self, kind: str, record: dict[str, Any]) -> None:
+    def insert(self, kind: str, record: Mapping[str, Any]) -> None:
         with self.transaction():
             key = self.key_of(kind, record)
             if key in self._doc_ids[kind]:
@@ -398,7 +444,7 @@ class Store:
                 return None
             return dict(self._storage.raw_table(kind)[str(doc_id)])
 
-    def update(self, kind: str, key: str, fields: dict[str, Any]) -> dict[str, Any]:
+    def update(self, kind: str, key: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Change some fields of a record; returns the new record. KeyError if missing."""
         with self.transaction():
             doc_id = self._doc_ids[kind][key]

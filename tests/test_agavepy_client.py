@@ -366,3 +366,12 @@ def test_actors_call_back_through_agavepy_while_executions_run():
                       for e in forwarded.executions)
         assert logs == [f"got count {n}\n" for n in range(1, 6)]
         server.emulator.raise_background_errors()
+
+
+def test_the_added_getSearch_is_the_route_the_server_serves():
+    """agave.py cannot import the operation table (it is copied alone into containers)."""
+    from abaco_emulator.agave import SEARCH_PATH
+    from abaco_emulator.dialects.abaco_v2 import AbacoV2
+    from abaco_emulator.operations import operation
+
+    assert SEARCH_PATH == AbacoV2.prefixes[0] + operation("getSearch").path

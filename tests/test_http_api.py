@@ -426,7 +426,7 @@ def test_search_passes_arbitrary_query_parameters(server, url):
 # -- users --------------------------------------------------------------------------------------
 
 def test_open_mode_acts_as_the_default_user(server, url):
-    assert not server.emulator.service.has_tokens
+    assert not server.emulator.tokens.has_user_tokens
     assert add_actor(url)["owner"] == "testuser"
     headers = {"Authorization": "Bearer whatever-you-like"}
     assert ok(requests.get(url, headers=headers))[0]["owner"] == "testuser"
@@ -444,7 +444,7 @@ def closed():
 
 def test_with_tokens_credentials_are_required(closed):
     url = closed.url + "/actors/v2"
-    assert closed.emulator.service.has_tokens
+    assert closed.emulator.tokens.has_user_tokens
     error(requests.get(url), 401, "credentials")
     error(requests.get(url, headers={"Authorization": "Bearer nope"}), 401, "token")
     error(requests.get(url, headers={"Authorization": "Bearer "}), 401, "Bearer")

@@ -94,7 +94,7 @@ def test_context_access_token_is_revoked_after_the_execution(ag, contexts):
     actor = ag.actors.add(body={"image": "ctx:1"})
     run(ag, actor.id)
     token = contexts[0]["_abaco_access_token"]
-    assert ag.service.caller_for_token(token) is None
+    assert ag.tokens.caller_for(token) is None
 
 
 def test_environment_order_default_then_message_then_abaco(ag, contexts):

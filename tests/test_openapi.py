@@ -6,7 +6,8 @@ import re
 import pytest
 import requests
 
-from abaco_emulator.http_app import PREFIXES, create_app
+from abaco_emulator.dialects.abaco_v2 import AbacoV2
+from abaco_emulator.http_app import create_app
 from abaco_emulator.openapi import openapi_document
 from abaco_emulator.server import serve
 
@@ -48,7 +49,7 @@ def test_the_document_is_valid_openapi_3():
     validator.validate(openapi_document())
 
 
-@pytest.mark.parametrize("prefix", PREFIXES)
+@pytest.mark.parametrize("prefix", AbacoV2.prefixes)
 def test_the_document_and_the_routes_agree(server, prefix):
     documented = document_operations(openapi_document())
     served = app_operations(server.app, prefix)

@@ -407,13 +407,13 @@ def test_tokens_never_reach_the_server_logs_at_debug(caplog):
     issued: list[str] = []
     with caplog.at_level(logging.DEBUG):
         with serve(runner="local", tokens=secrets) as running:
-            original = running.emulator.service.access_token_for
+            original = running.emulator.tokens.issue_execution_token
 
-            def spy(owner: str) -> str:
-                token = original(owner)
+            def spy(owner: str, tenant: str) -> str:
+                token = original(owner, tenant)
                 issued.append(token)
                 return token
-            running.emulator.engine.hooks.access_token = spy  # what each execution gets
+            running.emulator.tokens.issue_execution_token = spy  # what each execution gets
             running.emulator.register_image(IMAGE, echo)
             url = running.url + "/actors/v2"
             alice = {"Authorization": "Bearer cfg-secret-alpha-1c9b"}

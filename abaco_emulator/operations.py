@@ -1,0 +1,163 @@
+"""Every operation of the actors API, once: the table the rest of the package is built from.
+
+A row says what an operation is (its agavepy name, method and path below a dialect's
+prefix), what it needs (the record it acts on and the permission level on it), what it
+reads (its body, its query parameters) and what it answers (the kind of result a
+dialect renders, the envelope's message). The HTTP routes, the OpenAPI document, the
+in-process facade's error URLs, the CLI's HTTP client and the words an alias may not
+be are all derived from it, so adding an operation is one row here plus one method of
+`ActorsService` named by the row's `service`.
+
+Paths use `{name}` placeholders. `target` names what the path's identifier is and
+what `ActorsService.perform` resolves and authorizes before the method runs:
+
+- "actor": `{actor_id}` is an actor id or alias; `level` is needed on the actor;
+- "nonces": an actor's or an alias's nonces (`{actor_id}` or `{alias}`); the level is
+  needed on the alias when it is one, else on the actor;
+- "alias": `{alias}` is an alias; the level is needed on the alias;
+- None: no record is named (listings filter what the caller may see; creating an
+  alias checks the actor its body names).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .models import RESERVED_ALIASES, Level
+
+# Query parameters an operation reads, by group.
+PAGING = ("limit", "skip", "offset", "q")
+SEARCH = ("limit", "skip", "q", "search", "exactsearch")
+MESSAGE = ("_abaco_synchronous", "x-nonce")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the API."""
+
+    name: str                   # agavepy's method name (the emulator's own where agavepy has none)
+    method: str                 # HTTP method
+    path: str                   # below the prefix, with {placeholders}
+    service: str                # the ActorsService method that performs it
+    summary: str                # one line, for the OpenAPI document
+    result: str                 # what a dialect renders: "actor", "actors", "raw", "none", ...
+    target: str | None = None   # what the path names (see the module docstring)
+    level: Level | None = None  # needed on the target
+    body: str | None = None     # its body: a schema of `schemas.py`, "message" or "state"
+    query: tuple[str, ...] = ()  # the query parameters it reads
+    message: str = "The request was successful"
+    public: bool = False        # answered without credentials
+    also: tuple[str, ...] = ()  # other names of it (agavepy's sendBinaryMessage is a sendMessage)
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The names of its path placeholders, in order."""
+        return tuple(re.findall(r"{([a-z_]+)}", self.path))
+
+
+READ, EXECUTE, UPDATE = Level.READ, Level.EXECUTE, Level.UPDATE
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("list", "GET", "", "list_actors", "List the actors the caller can read", "actors", query=PAGING),
+    Operation("add", "POST", "", "add_actor", "Register an actor", "actor", body="Actor",
+              message="Actor created successfully."),
+    Operation("getOpenApi", "GET", "/openapi.json", "openapi", "This document (no credentials needed)",
+              "document", public=True),
+    Operation("listAliases", "GET", "/aliases", "list_aliases", "List aliases", "aliases"),
+    Operation("addAlias", "POST", "/aliases", "add_alias", "Create an alias", "alias", body="AddAliasRequest",
+              message="Actor alias created successfully."),
+    Operation("getAlias", "GET", "/aliases/{alias}", "get_alias", "Get an alias", "alias",
+              target="alias", level=READ),
+    Operation("updateAlias", "PUT", "/aliases/{alias}", "update_alias", "Point an alias at another actor",
+              "alias", target="alias", level=UPDATE, body="AddAliasRequest",
+              message="Actor alias updated successfully."),
+    Operation("deleteAlias", "DELETE", "/aliases/{alias}", "delete_alias", "Delete an alias", "none",
+              target="alias", level=UPDATE, message="Actor alias deleted successfully."),
+    Operation("listAliasNonces", "GET", "/aliases/{alias}/nonces", "list_nonces", "List the nonces of an alias",
+              "nonces", target="nonces", level=READ),
+    Operation("addAliasNonce", "POST", "/aliases/{alias}/nonces", "add_nonce", "Create a nonce for an alias",
+              "nonce", target="nonces", level=UPDATE, body="AddNonceRequest",
+              message="Actor nonce created successfully."),
+    Operation("getAliasNonce", "GET", "/aliases/{alias}/nonces/{nonce_id}", "get_nonce",
+              "Get a nonce of an alias", "nonce", target="nonces", level=READ),
+    Operation("deleteAliasNonce", "DELETE", "/aliases/{alias}/nonces/{nonce_id}", "delete_nonce",
+              "Delete a nonce of an alias", "none", target="nonces", level=UPDATE,
+              message="Actor nonce deleted successfully."),
+    Operation("getSearch", "GET", "/search/{search_type}", "search",
+              "Search actors, workers, executions or logs: search, exactsearch, field=value, field.<op>=value",
+              "search", query=SEARCH),
+    Operation("get", "GET", "/{actor_id}", "get_actor", "Get an actor", "actor", target="actor", level=READ),
+    Operation("update", "PUT", "/{actor_id}", "update_actor", "Replace an actor's description", "actor",
+              target="actor", level=UPDATE, body="Actor", message="Actor updated successfully."),
+    Operation("delete", "DELETE", "/{actor_id}", "delete_actor", "Delete an actor", "none",
+              target="actor", level=UPDATE, message="Actor deleted successfully."),
+    Operation("getMessages", "GET", "/{actor_id}/messages", "get_messages", "Count the queued messages",
+              "messages", target="actor", level=READ),
+    Operation("sendMessage", "POST", "/{actor_id}/messages", "send_message",
+              "Send a message (JSON, form field `message`, or application/octet-stream); other query "
+              "parameters become environment variables", "message_sent", target="actor", level=EXECUTE,
+              body="message", query=MESSAGE, also=("sendBinaryMessage",)),
+    Operation("deleteMessages", "DELETE", "/{actor_id}/messages", "delete_messages", "Purge the mailbox",
+              "purged", target="actor", level=UPDATE, message="Actor mailbox purged."),
+    Operation("getState", "GET", "/{actor_id}/state", "get_state", "Get a stateful actor's state", "state",
+              target="actor", level=READ),
+    Operation("updateState", "POST", "/{actor_id}/state", "update_state",
+              "Replace a stateful actor's state (any JSON)", "actor", target="actor", level=UPDATE,
+              body="state", message="State updated successfully."),
+    Operation("getPermissions", "GET", "/{actor_id}/permissions", "get_permissions", "Get the permissions",
+              "permissions", target="actor", level=READ),
+    Operation("updatePermissions", "POST", "/{actor_id}/permissions", "update_permissions",
+              "Grant a permission level", "permissions", target="actor", level=UPDATE,
+              body="PermissionsUpdateRequest", message="Permission granted successfully."),
+    Operation("listWorkers", "GET", "/{actor_id}/workers", "list_workers", "List workers", "workers",
+              target="actor", level=READ),
+    Operation("addWorker", "POST", "/{actor_id}/workers", "add_workers", "Schedule workers (admins only)",
+              "none", target="actor", level=UPDATE, body="AddWorkersRequest",
+              message="Workers scheduled successfully."),
+    Operation("getWorker", "GET", "/{actor_id}/workers/{worker_id}", "get_worker", "Get a worker", "worker",
+              target="actor", level=READ),
+    Operation("deleteWorker", "DELETE", "/{actor_id}/workers/{worker_id}", "delete_worker", "Stop a worker",
+              "none", target="actor", level=UPDATE, message="Worker scheduled to be stopped."),
+    Operation("listNonces", "GET", "/{actor_id}/nonces", "list_nonces", "List nonces", "nonces",
+              target="nonces", level=READ),
+    Operation("addNonce", "POST", "/{actor_id}/nonces", "add_nonce", "Create a nonce", "nonce",
+              target="nonces", level=UPDATE, body="AddNonceRequest", message="Actor nonce created successfully."),
+    Operation("getNonce", "GET", "/{actor_id}/nonces/{nonce_id}", "get_nonce", "Get a nonce", "nonce",
+              target="nonces", level=READ),
+    Operation("deleteNonce", "DELETE", "/{actor_id}/nonces/{nonce_id}", "delete_nonce", "Delete a nonce", "none",
+              target="nonces", level=UPDATE, message="Actor nonce deleted successfully."),
+    Operation("listExecutions", "GET", "/{actor_id}/executions", "list_executions", "Summary of the executions",
+              "executions", target="actor", level=READ, query=PAGING),
+    Operation("getExecution", "GET", "/{actor_id}/executions/{execution_id}", "get_execution",
+              "Get an execution", "execution", target="actor", level=READ),
+    Operation("deleteExecution", "DELETE", "/{actor_id}/executions/{execution_id}", "delete_execution",
+              "Force-quit a RUNNING execution", "none", target="actor", level=UPDATE,
+              message="Issued force quit command for execution."),
+    Operation("getExecutionLogs", "GET", "/{actor_id}/executions/{execution_id}/logs", "get_logs",
+              "An execution's logs", "logs", target="actor", level=READ),
+    Operation("getOneExecutionResult", "GET", "/{actor_id}/executions/{execution_id}/results", "pop_result",
+              "Pop the oldest result: raw bytes, no envelope; empty when none are left", "raw",
+              target="actor", level=READ),
+)
+
+BY_NAME: dict[str, Operation] = {name: op for op in OPERATIONS for name in (op.name, *op.also)}
+
+# The words of fixed first path segments: `/actors/v2/aliases` is never an actor
+# named "aliases", so no alias may be one of them.
+ROUTE_WORDS = frozenset({op.path.split("/")[1] for op in OPERATIONS
+                         if op.path and not op.path.split("/")[1].startswith("{")})
+# The v2 routes are served under `/actors` too, where `/actors/v2/...` is the longer
+# prefix: there "v2" is not an actor either.
+VERSION_WORDS = frozenset({"v2"})
+
+# What an alias may not be: Abaco's reserved words and every word a path gives a meaning.
+RESERVED_WORDS = RESERVED_ALIASES | ROUTE_WORDS | VERSION_WORDS
+
+
+def operation(name: str) -> Operation:
+    return BY_NAME[name]
+
+
+def werkzeug_path(path: str) -> str:
+    """A table path in Flask's rule syntax (`{actor_id}` -> `<actor_id>`)."""
+    return re.sub(r"{([a-z_]+)}", r"<\1>", path)
