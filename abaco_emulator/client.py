@@ -22,7 +22,7 @@ from .auth import Caller
 from .contract import BINARY, JSON, message_from_request
 from .dialects import Dialect
 from .errors import AbacoError, BadRequest
-from .operations import operation
+from .operations import operation, perform
 from .schemas import OPTIONAL_BODIES, describe_body
 from .service import ActorsService
 
@@ -131,7 +131,7 @@ class ActorsClient:
             decoded = None if body is None and op.body in OPTIONAL_BODIES else \
                 _json_body(body, describe_body(op.body or "state"))
             read = functools.partial(self._dialect.read_body, op, decoded)
-        result = self._service.perform(name, self._as(nonce), path, read, **arguments)
+        result = perform(self._service, name, self._as(nonce), path, read, **arguments)
         return _model(self._dialect.render(op.result, result, self._service.options.api_server))
 
     # -- actors ----------------------------------------------------------------------

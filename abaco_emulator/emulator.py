@@ -12,6 +12,7 @@ from .dialects.abaco_v2 import AbacoV2
 from .engine import Engine
 from .errors import EmulatorError
 from .models import PULL_POLICIES
+from .operations import RESERVED_WORDS
 from .runners.base import Runner
 from .runners.local import LocalRunner
 from .service import ActorsService, ServiceOptions
@@ -95,7 +96,8 @@ class AbacoEmulator(_View):
         self.store = Store(db_path)
         self.tokens = TokenRegistry()
         self.engine = Engine(self.store, self.runner, self.tokens, tenant=tenant, max_run_time=max_run_time)
-        options = ServiceOptions(tenant=tenant, allow_privileged=allow_privileged, allow_mounts=allow_mounts)
+        options = ServiceOptions(tenant=tenant, allow_privileged=allow_privileged, allow_mounts=allow_mounts,
+                                 reserved_aliases=RESERVED_WORDS)
         self.service = ActorsService(self.store, self.engine, options)
         if api_server:
             self.set_api_server(api_server)

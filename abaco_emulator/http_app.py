@@ -25,7 +25,8 @@ from .auth import Caller, identify
 from .contract import RESERVED_QUERY_PARAMETERS, message_from_request
 from .dialects import Dialect
 from .errors import AbacoError, BadRequest, EmulatorError, ExecutionTimeout
-from .operations import MESSAGE, OPERATIONS, PAGING, ROUTE_WORDS, SEARCH, VERSION_WORDS, Operation, werkzeug_path
+from .operations import (MESSAGE, OPERATIONS, PAGING, ROUTE_WORDS, SEARCH, VERSION_WORDS, Operation, perform,
+                         werkzeug_path)
 from .schemas import describe_body
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
         if op.body is not None and op.body != "message":
             decoded = json_body(describe_body(op.body))
             read = lambda: dialect.read_body(op, decoded)  # noqa: E731 - read after authorization
-        result = service.perform(op.name, caller, path, read, **_query_arguments(op))
+        result = perform(service, op.name, caller, path, read, **_query_arguments(op))
         if op.result == "raw":
             return Response(result, status=200, content_type="application/octet-stream")
         if op.name == "sendMessage" and is_true(request.args.get("_abaco_synchronous")):

@@ -6,10 +6,10 @@ reads (its body, its query parameters) and what it answers (the kind of result a
 dialect renders, the envelope's message). The HTTP routes, the OpenAPI document, the
 in-process facade's error URLs, the CLI's HTTP client and the words an alias may not
 be are all derived from it, so adding an operation is one row here plus one method of
-`ActorsService` named by the row's `service`.
+`ActorsService` named by the row's `service`. Transports call `perform`.
 
 Paths use `{name}` placeholders. `target` names what the path's identifier is and
-what `ActorsService.perform` resolves and authorizes before the method runs:
+what `perform` has the service resolve and authorize before the method runs:
 
 - "actor": `{actor_id}` is an actor id or alias; `level` is needed on the actor;
 - "nonces": an actor's or an alias's nonces (`{actor_id}` or `{alias}`); the level is
@@ -22,8 +22,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from .auth import Caller
 from .models import RESERVED_ALIASES, Level
+
+if TYPE_CHECKING:
+    from .service import ActorsService
 
 # Query parameters an operation reads, by group.
 PAGING = ("limit", "skip", "offset", "q")
@@ -161,3 +166,17 @@ def operation(name: str) -> Operation:
 def werkzeug_path(path: str) -> str:
     """A table path in Flask's rule syntax (`{actor_id}` -> `<actor_id>`)."""
     return re.sub(r"{([a-z_]+)}", r"<\1>", path)
+
+
+def perform(service: "ActorsService", name: str, caller: Caller, path: Mapping[str, str] | None = None,
+            body: Callable[[], Any] | None = None, **arguments: Any) -> Any:
+    """Perform operation `name` for `caller`: the service authorizes what `path` names,
+    then the `body` is read (a callable: the transport's dialect parses it, after the
+    authorization, as Abaco's handlers parse theirs) and the operation's method runs."""
+    op = operation(name)
+    parameters = dict(path or {})
+    access = service.authorize(op.target, op.level, caller, parameters)
+    if body is not None:
+        arguments["body"] = body()
+    method: Callable[..., Any] = getattr(service, op.service)
+    return method(access, **parameters, **arguments)

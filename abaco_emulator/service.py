@@ -1,18 +1,17 @@
 """The Abaco actors service: one method per operation, every rule of the API.
 
-Transports (the in-process facade, the HTTP app, the CLI) call `perform(name, ...)`
-with an operation of `operations.py`; it resolves and authorizes the record the
-operation's path names (its `target`, at its `level`), reads the body through the
-transport's dialect (after authorization, as Abaco's handlers parse theirs), and calls
-the method the row names with an `Access`. Methods take and return plain snake_case
-records (no envelope, no `_links`, no key case) or raise an `AbacoError` carrying the
-status code the real service sends; the dialect of the transport renders them.
+Transports reach it through `operations.perform`, which first has `authorize` resolve
+and check the record an operation's path names (its target, at its level), then calls
+the method the operation names with the resulting `Access`. Methods take and return
+plain snake_case records (no envelope, no `_links`, no key case) or raise an
+`AbacoError` carrying the status code the real service sends; the transport's dialect
+renders them.
 """
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from . import models
 from .auth import DEFAULT_TENANT, Caller
@@ -21,7 +20,6 @@ from .engine import Engine
 from .errors import BadRequest, NotFound, PermissionDenied
 from .models import (ABACO_WORLD, ActorRecord, AliasRecord, ExecutionRecord, Level, NonceRecord,
                      WorkerRecord)
-from .operations import RESERVED_WORDS, Operation, operation
 from .query import SEARCH_TYPES, mongo_filter, paginate, search_filter
 from .schemas import check_json
 from .store import Store
@@ -48,6 +46,9 @@ class ServiceOptions:
     api_server: str = "http://127.0.0.1:5000"
     allow_privileged: bool = False
     allow_mounts: bool = False
+    # What an alias may not be: Abaco's reserved words, and the words a transport's
+    # paths give a meaning (`operations.RESERVED_WORDS`).
+    reserved_aliases: frozenset[str] = models.RESERVED_ALIASES
 
 
 @dataclass(frozen=True)
@@ -80,33 +81,22 @@ class ActorsService:
         self.engine = engine
         self.options = options
 
-    # -- dispatch --------------------------------------------------------------------
-    def perform(self, name: str, caller: Caller, path: Mapping[str, str] | None = None,
-                body: Callable[[], Any] | None = None, **arguments: Any) -> Any:
-        """Perform operation `name` for `caller`: authorize what `path` names, then read
-        the `body` (a callable: the transport's dialect parses it) and run the method."""
-        op = operation(name)
-        path = dict(path or {})
-        access = self._authorize_target(op, caller, path)
-        if body is not None:
-            arguments["body"] = body()
-        method: Callable[..., Any] = getattr(self, op.service)
-        return method(access, **path, **arguments)
-
-    def _authorize_target(self, op: Operation, caller: Caller, path: dict[str, str]) -> Access:
-        """Resolve and authorize the record `op` names; its path parameter is used up."""
-        if op.target is None or op.level is None:
+    # -- authorization of what a path names --------------------------------------------
+    def authorize(self, target: str | None, level: Level | None, caller: Caller, path: dict[str, str]) -> Access:
+        """Resolve and authorize the record a path names (`target`, see operations.py) at
+        `level`; the path parameter that named it is used up."""
+        if target is None or level is None:
             return Access(caller, caller)
-        if op.target == "alias":
+        if target == "alias":
             alias = path.pop("alias")
             record = self._alias_record(alias)
-            return Access(caller, self._authorize(caller, alias, alias, op.level), alias, alias=record)
+            return Access(caller, self._authorize(caller, alias, alias, level), alias, alias=record)
         identifier = path.pop("alias" if "alias" in path else "actor_id")
         actor = self._actor(identifier)
         resource = actor["id"]
-        if op.target == "nonces" and identifier != actor["id"]:
+        if target == "nonces" and identifier != actor["id"]:
             resource = identifier  # an alias's nonces: the level is needed on the alias
-        return Access(caller, self._authorize(caller, identifier, resource, op.level), identifier, actor)
+        return Access(caller, self._authorize(caller, identifier, resource, level), identifier, actor)
 
     # -- identifiers and permissions -------------------------------------------------
     def _actor(self, identifier: str) -> ActorRecord:
@@ -493,7 +483,7 @@ class ActorsService:
 
     def add_alias(self, access: Access, body: dict[str, Any]) -> AliasRecord:
         alias, actor_id = self._alias_request(body, need_alias=True)
-        problem = models.alias_problem(alias, RESERVED_WORDS)
+        problem = models.alias_problem(alias, self.options.reserved_aliases)
         if problem:
             raise BadRequest(problem)
         actor = self._actor(actor_id)
