@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 from urllib.parse import urlsplit
 
+from .table import print_table
+
 log = logging.getLogger(__name__)
 
 
@@ -379,15 +381,6 @@ def _short_time(value: object) -> str:
     return text
 
 
-def _print_table(headers: list[str], rows: list[list[str]]) -> None:
-    """Columns aligned to their widest cell, a dashed rule under the headers."""
-    widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(headers)]
-    for number, row in enumerate([headers] + rows):
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-        if number == 0:
-            print("  ".join("-" * width for width in widths))
-
-
 def _print_record(record: dict, first: Sequence[str] = ()) -> None:
     """A record as `key  value` lines: the keys in `first`, then the others (not `_links`)."""
     keys = [k for k in first if k in record] + [k for k in record if k not in first and k != "_links"]
@@ -498,7 +491,7 @@ def _actors_ls(args: argparse.Namespace, actors: object) -> int:
     elif not found:
         print("No actors.")
     else:
-        _print_table(["ID", "NAME", "IMAGE", "STATUS", "STATELESS"],
+        print_table(["ID", "NAME", "IMAGE", "STATUS", "STATELESS"],
                      [[a.get("id", ""), _cell(a.get("name")), a.get("image", ""), a.get("status", ""),
                        _cell(a.get("stateless"))] for a in found])
     return 0
@@ -700,7 +693,7 @@ def _run_executions(args: argparse.Namespace, actors: object) -> int:
         return 0
     executions = summary.get("executions") or []
     if executions:
-        _print_table(["ID", "STATUS", "RECEIVED", "STARTED", "FINISHED"],
+        print_table(["ID", "STATUS", "RECEIVED", "STARTED", "FINISHED"],
                      [[e.get("id", ""), e.get("status", ""), _short_time(e.get("messageReceivedTime")),
                        _short_time(e.get("startTime")), _short_time(e.get("finishTime"))] for e in executions])
     print(f"{_cell(summary.get('totalExecutions'))} execution(s) of actor {summary.get('actorId', args.actor)}; "

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from .emulator import AbacoEmulator
 from .errors import EmulatorError
+from .table import print_table
 
 DEMO_IMAGE = "abaco-emulator/demo:1"
 _BUSYBOX_PATHS = ("/bin/busybox", "/usr/bin/busybox")
@@ -130,14 +131,6 @@ def _progress(ag: AbacoEmulator, actor_id: str, execution_ids: list[str], out: T
         time.sleep(0.1)
 
 
-def _table(rows: list[list[str]], out: TextIO) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for number, row in enumerate(rows):
-        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n")
-        if number == 0:
-            out.write("  ".join("-" * width for width in widths) + "\n")
-
-
 def run_demo(runner: str | None = None, out: TextIO = sys.stdout, timeout: float = 120) -> None:
     """Register an actor, send a string, a JSON object and binary data; print the outcome."""
     chosen = _choose_runner(runner, out)
@@ -157,7 +150,7 @@ def run_demo(runner: str | None = None, out: TextIO = sys.stdout, timeout: float
         sent = [(kind, send().executionId) for kind, send in messages]
         out.write(f"Sent {len(sent)} messages.\n")
         _progress(ag, actor.id, [e for _, e in sent], out, timeout)
-        rows = [["message", "execution", "status", "exit", "runtime", "result"]]
+        rows = []
         logs = []
         for kind, execution_id in sent:
             ex = ag.actors.getExecution(actorId=actor.id, executionId=execution_id)
@@ -165,8 +158,8 @@ def run_demo(runner: str | None = None, out: TextIO = sys.stdout, timeout: float
             rows.append([kind, ex.id, ex.status, str(ex.get("exitCode", "")), f"{ex.runtime}s",
                          result.decode("utf-8", "replace") or "-"])
             logs.append((kind, ex.id, ag.actors.getExecutionLogs(actorId=actor.id, executionId=ex.id).logs))
-        _table(rows, out)
-        if all(row[-1] == "-" for row in rows[1:]):
+        print_table(["message", "execution", "status", "exit", "runtime", "result"], rows, out)
+        if all(row[-1] == "-" for row in rows):
             out.write("No results: this busybox actor only writes logs (a shell cannot send a datagram to\n"
                       "/_abaco_results.sock). The word counter in examples/downstream_project returns results.\n")
         for kind, execution_id, text in logs:
