@@ -12,12 +12,13 @@ import os
 import shutil
 import sys
 import tarfile
-import time
 from typing import Any, TextIO
 
 from .emulator import AbacoEmulator
 from .errors import EmulatorError
+from .models import FINISHED
 from .table import print_table
+from .waiting import poll
 
 DEMO_IMAGE = "abaco-emulator/demo:1"
 _BUSYBOX_PATHS = ("/bin/busybox", "/usr/bin/busybox")
@@ -114,21 +115,22 @@ def _choose_runner(requested: str | None, out: TextIO) -> str:
 def _progress(ag: AbacoEmulator, actor_id: str, execution_ids: list[str], out: TextIO, timeout: float) -> None:
     """Wait for the executions, showing how many are done."""
     spinner = itertools.cycle("|/-\\")
-    deadline = time.monotonic() + timeout
     interactive = out.isatty()
-    while True:
-        statuses = [ag.actors.getExecution(actorId=actor_id, executionId=e).status for e in execution_ids]
-        done = sum(s in ("COMPLETE", "ERROR") for s in statuses)
+    statuses: list[str] = []
+
+    def finished_line() -> str | None:
+        statuses[:] = [ag.actors.getExecution(actorId=actor_id, executionId=e).status for e in execution_ids]
+        done = sum(s in FINISHED for s in statuses)
         line = f"waiting for executions: {done}/{len(execution_ids)} finished"
         if interactive:
             out.write(f"\r{next(spinner)} {line}")
             out.flush()
-        if done == len(execution_ids):
-            out.write(("\r" if interactive else "") + f"{line}.   \n\n")
-            return
-        if time.monotonic() > deadline:
-            raise EmulatorError(f"the demo executions did not finish within {timeout} s: {statuses}")
-        time.sleep(0.1)
+        return line if done == len(execution_ids) else None
+
+    line = poll(finished_line, timeout, 0.1)
+    if line is None:
+        raise EmulatorError(f"the demo executions did not finish within {timeout} s: {statuses}")
+    out.write(("\r" if interactive else "") + f"{line}.   \n\n")
 
 
 def run_demo(runner: str | None = None, out: TextIO = sys.stdout, timeout: float = 120) -> None:
