@@ -16,10 +16,12 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 from urllib.parse import urlsplit
 
+from .models import FINISHED, PULL_POLICIES
 from .table import print_table
+from .waiting import poll
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help="TinyDB JSON file to persist to (default: in memory)")
     parser.add_argument("--runner", choices=("docker", "local"), default="docker",
                         help="how executions run (default: docker)")
-    parser.add_argument("--pull", choices=("never", "missing", "always"), default="never",
+    parser.add_argument("--pull", choices=PULL_POLICIES, default="never",
                         help="image pull policy of the docker runner (default: never)")
     parser.add_argument("--user", default="testuser",
                         help="the default user: who requests act as on an open server (default: testuser)")
@@ -126,7 +128,6 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 ENV_URL = "ABACO_URL"
 ENV_TOKEN = "ABACO_TOKEN"
-_FINISHED_STATUSES = ("COMPLETE", "ERROR")
 _POLL_SECONDS = 0.2
 
 _TARGET_EPILOG = """\
@@ -254,13 +255,11 @@ def _settle(emulator: object, local_images: set[str], timeout: float = 10.0) -> 
     Opening a database file restarts every actor (status SUBMITTED) in the background;
     without this, a listing made at once would show them all as SUBMITTED.
     """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pending = [a for a in emulator.store.all("actors")
-                   if a["status"] == "SUBMITTED" or (a["status"] == "ERROR" and a["image"] in local_images)]
-        if not pending:
-            return
-        _pause(0.02)
+    def settled() -> bool:
+        return not any(a["status"] == "SUBMITTED" or (a["status"] == "ERROR" and a["image"] in local_images)
+                       for a in emulator.store.all("actors"))
+
+    _poll(settled, timeout, interval=0.02)
 
 
 def _close_target(target: _Target, graceful: bool = True) -> None:
@@ -283,6 +282,14 @@ def _close_target(target: _Target, graceful: bool = True) -> None:
 def _pause(seconds: float) -> None:
     """One polling interval (a function, so tests can interrupt a wait)."""
     time.sleep(seconds)
+
+
+T = TypeVar("T")
+
+
+def _poll(check: Callable[[], T | None], timeout: float | None, interval: float = _POLL_SECONDS) -> T | None:
+    """`waiting.poll`, sleeping through `_pause`."""
+    return poll(check, timeout, interval, sleep=_pause)
 
 
 def _abaco_message(error: Exception) -> str:
@@ -540,14 +547,14 @@ def _actors_add(args: argparse.Namespace, actors: object) -> int:
 
 def _wait_for_actor(actors: object, actor_id: str, timeout: float) -> dict:
     """The actor once it is no longer SUBMITTED (READY or ERROR)."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def started() -> dict | None:
         actor = actors.get(actorId=actor_id)
-        if actor.get("status") != "SUBMITTED":
-            return actor
-        if time.monotonic() >= deadline:
-            raise CommandError(f"actor {actor_id} is still SUBMITTED after {timeout:g} s")
-        _pause(_POLL_SECONDS)
+        return actor if actor.get("status") != "SUBMITTED" else None
+
+    actor = _poll(started, timeout)
+    if actor is None:
+        raise CommandError(f"actor {actor_id} is still SUBMITTED after {timeout:g} s")
+    return actor
 
 
 @_everyday
@@ -654,18 +661,21 @@ def _run_send(args: argparse.Namespace, actors: object) -> int:
 
 def _wait_for_execution(actors: object, actor_id: str, execution_id: str, timeout: float) -> dict:
     """The execution once COMPLETE or ERROR; a CommandError saying why it is stuck after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        execution = actors.getExecution(actorId=actor_id, executionId=execution_id)
-        if execution.get("status") in _FINISHED_STATUSES:
-            return execution
-        if time.monotonic() >= deadline:
-            reason = f"execution {execution_id} is still {execution.get('status')} after {timeout:g} s"
-            actor = actors.get(actorId=actor_id)
-            if actor.get("status") == "ERROR":
-                reason += f"; its actor is in ERROR: {actor.get('statusMessage', '')}"
-            raise CommandError(reason)
-        _pause(_POLL_SECONDS)
+    last: dict = {}
+
+    def finished() -> dict | None:
+        nonlocal last
+        last = actors.getExecution(actorId=actor_id, executionId=execution_id)
+        return last if last.get("status") in FINISHED else None
+
+    execution = _poll(finished, timeout)
+    if execution is None:
+        reason = f"execution {execution_id} is still {last.get('status')} after {timeout:g} s"
+        actor = actors.get(actorId=actor_id)
+        if actor.get("status") == "ERROR":
+            reason += f"; its actor is in ERROR: {actor.get('statusMessage', '')}"
+        raise CommandError(reason)
+    return execution
 
 
 # -- executions ------------------------------------------------------------------------
@@ -724,22 +734,26 @@ def _run_logs(args: argparse.Namespace, actors: object) -> int:
             _write_log_text(result.get("logs") or "")
         return 0
     shown = ""
+
+    def new_text_until_finished() -> dict | None:
+        """Print what the logs gained since the last poll; the logs once the execution has ended."""
+        nonlocal shown
+        status = actors.getExecution(actorId=args.actor, executionId=args.execution).get("status")
+        result = actors.getExecutionLogs(actorId=args.actor, executionId=args.execution)
+        text = result.get("logs") or ""
+        if not _option(args, "json"):
+            # Logs only grow; text that does not continue what was shown is printed whole.
+            _write_log_text(text[len(shown):] if text.startswith(shown) else text)
+        shown = text
+        return result if status in FINISHED else None
+
     try:
-        while True:
-            status = actors.getExecution(actorId=args.actor, executionId=args.execution).get("status")
-            result = actors.getExecutionLogs(actorId=args.actor, executionId=args.execution)
-            text = result.get("logs") or ""
-            if not _option(args, "json"):
-                # Logs only grow; text that does not continue what was shown is printed whole.
-                _write_log_text(text[len(shown):] if text.startswith(shown) else text)
-            shown = text
-            if status in _FINISHED_STATUSES:
-                if _option(args, "json"):
-                    _print_json(result)
-                return 0
-            _pause(_POLL_SECONDS)
+        result = _poll(new_text_until_finished, None)
+        if _option(args, "json"):
+            _print_json(result)
     except KeyboardInterrupt:  # the usual way to stop following
-        return 0
+        pass
+    return 0
 
 
 def _write_log_text(text: str) -> None:
