@@ -154,7 +154,6 @@ def open_target(args: argparse.Namespace) -> Target:
         from ..remote import RemoteActors
 
         token = option(args, "token") or os.environ.get(ENV_TOKEN) or None
-        args.resolved_url = url
         return Target(RemoteActors(url, token), where=url, url=url)
     return _open_database(args, option(args, "db"))
 
@@ -253,7 +252,7 @@ def everyday(run: Callable[[argparse.Namespace, Actors], int]) -> Callable[[argp
             print(f"{name}: {abaco_message(exc)}", file=sys.stderr)
             return 1
         except requests.ConnectionError as exc:
-            url = getattr(args, "resolved_url", "") or "the given URL"
+            url = target.url if target is not None and target.url else "the given URL"
             port = urlsplit(url).port or 5000
             detail = "connection refused" if "refused" in str(exc).lower() else "no answer"
             print(f"{name}: the server at {url} does not answer ({detail}). Start one with "
@@ -261,8 +260,8 @@ def everyday(run: Callable[[argparse.Namespace, Actors], int]) -> Callable[[argp
                   "on a database file without a server with --db FILE.", file=sys.stderr)
             return 1
         except requests.Timeout:
-            print(f"{name}: the server at {getattr(args, 'resolved_url', '')} took too long to answer",
-                  file=sys.stderr)
+            server = target.url if target is not None and target.url else ""
+            print(f"{name}: the server at {server} took too long to answer", file=sys.stderr)
             return 1
         except requests.RequestException as exc:
             print(f"{name}: the request failed: {exc}", file=sys.stderr)
