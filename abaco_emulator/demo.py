@@ -12,11 +12,13 @@ import os
 import shutil
 import sys
 import tarfile
-import time
 from typing import Any, TextIO
 
 from .emulator import AbacoEmulator
 from .errors import EmulatorError
+from .models import FINISHED
+from .table import print_table
+from .waiting import poll
 
 DEMO_IMAGE = "abaco-emulator/demo:1"
 _BUSYBOX_PATHS = ("/bin/busybox", "/usr/bin/busybox")
@@ -113,29 +115,22 @@ def _choose_runner(requested: str | None, out: TextIO) -> str:
 def _progress(ag: AbacoEmulator, actor_id: str, execution_ids: list[str], out: TextIO, timeout: float) -> None:
     """Wait for the executions, showing how many are done."""
     spinner = itertools.cycle("|/-\\")
-    deadline = time.monotonic() + timeout
     interactive = out.isatty()
-    while True:
-        statuses = [ag.actors.getExecution(actorId=actor_id, executionId=e).status for e in execution_ids]
-        done = sum(s in ("COMPLETE", "ERROR") for s in statuses)
+    statuses: list[str] = []
+
+    def finished_line() -> str | None:
+        statuses[:] = [ag.actors.getExecution(actorId=actor_id, executionId=e).status for e in execution_ids]
+        done = sum(s in FINISHED for s in statuses)
         line = f"waiting for executions: {done}/{len(execution_ids)} finished"
         if interactive:
             out.write(f"\r{next(spinner)} {line}")
             out.flush()
-        if done == len(execution_ids):
-            out.write(("\r" if interactive else "") + f"{line}.   \n\n")
-            return
-        if time.monotonic() > deadline:
-            raise EmulatorError(f"the demo executions did not finish within {timeout} s: {statuses}")
-        time.sleep(0.1)
+        return line if done == len(execution_ids) else None
 
-
-def _table(rows: list[list[str]], out: TextIO) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for number, row in enumerate(rows):
-        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n")
-        if number == 0:
-            out.write("  ".join("-" * width for width in widths) + "\n")
+    line = poll(finished_line, timeout, 0.1)
+    if line is None:
+        raise EmulatorError(f"the demo executions did not finish within {timeout} s: {statuses}")
+    out.write(("\r" if interactive else "") + f"{line}.   \n\n")
 
 
 def run_demo(runner: str | None = None, out: TextIO = sys.stdout, timeout: float = 120) -> None:
@@ -157,7 +152,7 @@ def run_demo(runner: str | None = None, out: TextIO = sys.stdout, timeout: float
         sent = [(kind, send().executionId) for kind, send in messages]
         out.write(f"Sent {len(sent)} messages.\n")
         _progress(ag, actor.id, [e for _, e in sent], out, timeout)
-        rows = [["message", "execution", "status", "exit", "runtime", "result"]]
+        rows = []
         logs = []
         for kind, execution_id in sent:
             ex = ag.actors.getExecution(actorId=actor.id, executionId=execution_id)
@@ -165,8 +160,8 @@ def run_demo(runner: str | None = None, out: TextIO = sys.stdout, timeout: float
             rows.append([kind, ex.id, ex.status, str(ex.get("exitCode", "")), f"{ex.runtime}s",
                          result.decode("utf-8", "replace") or "-"])
             logs.append((kind, ex.id, ag.actors.getExecutionLogs(actorId=actor.id, executionId=ex.id).logs))
-        _table(rows, out)
-        if all(row[-1] == "-" for row in rows[1:]):
+        print_table(["message", "execution", "status", "exit", "runtime", "result"], rows, out)
+        if all(row[-1] == "-" for row in rows):
             out.write("No results: this busybox actor only writes logs (a shell cannot send a datagram to\n"
                       "/_abaco_results.sock). The word counter in examples/downstream_project returns results.\n")
         for kind, execution_id, text in logs:

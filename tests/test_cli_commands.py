@@ -18,6 +18,7 @@ import requests
 
 import abaco_emulator
 from abaco_emulator import AbacoEmulator, AttrDict, cli
+from abaco_emulator.cli import target, waits
 
 BUSYBOX = "abaco-emulator/busybox:test"
 ID = re.compile(r"^[A-Za-z0-9]{13}$")
@@ -26,8 +27,8 @@ ID = re.compile(r"^[A-Za-z0-9]{13}$")
 @pytest.fixture(autouse=True)
 def no_target_from_environment(monkeypatch):
     """The commands read ABACO_URL/ABACO_TOKEN: the tests set them only on purpose."""
-    monkeypatch.delenv(cli.ENV_URL, raising=False)
-    monkeypatch.delenv(cli.ENV_TOKEN, raising=False)
+    monkeypatch.delenv(target.ENV_URL, raising=False)
+    monkeypatch.delenv(target.ENV_TOKEN, raising=False)
 
 
 def echo(ctx):
@@ -373,7 +374,7 @@ def test_logs_follow_waits_until_the_execution_ends(capsys, server, monkeypatch)
         release.set()
         server.emulator.wait_for_execution(actor_id, execution_id, timeout=10)
 
-    monkeypatch.setattr(cli, "_pause", pause)
+    monkeypatch.setattr(waits, "pause", pause)
     status, out, _ = run(capsys, "logs", actor_id, execution_id, "--url", server.url, "--follow")
 
     assert status == 0 and polls
@@ -403,9 +404,9 @@ def test_logs_follow_prints_only_the_new_text_at_each_poll(capsys, monkeypatch):
         printed.append(capsys.readouterr().out)
         actors.polls += 1
 
-    monkeypatch.setattr(cli, "_open_target", lambda args: cli._Target(actors, "fake", url="fake"))
-    monkeypatch.setattr(cli, "_close_target", lambda target, graceful=True: None)
-    monkeypatch.setattr(cli, "_pause", pause)
+    monkeypatch.setattr(target, "open_target", lambda args: target.Target(actors, "fake", url="fake"))
+    monkeypatch.setattr(target, "close_target", lambda opened, graceful=True: None)
+    monkeypatch.setattr(waits, "pause", pause)
 
     status = cli.main(["logs", "A", "E", "--follow", "--url", "http://fake"])
 
@@ -423,7 +424,7 @@ def test_logs_follow_ends_cleanly_on_ctrl_c(capsys, server, monkeypatch):
     def interrupt(seconds):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_pause", interrupt)
+    monkeypatch.setattr(waits, "pause", interrupt)
     try:
         status, _, err = run(capsys, "logs", actor_id, execution_id, "--url", server.url, "--follow")
     finally:
@@ -445,7 +446,7 @@ def test_a_refused_connection_says_how_to_start_a_server(capsys):
 
 def test_without_url_or_db_the_command_says_what_to_give(capsys):
     status, _, err = run(capsys, "actors", "ls")
-    assert status == 2 and "--url" in err and "--db" in err and cli.ENV_URL in err
+    assert status == 2 and "--url" in err and "--db" in err and target.ENV_URL in err
 
 
 def test_url_and_db_together_are_refused(capsys, tmp_path):
@@ -463,12 +464,12 @@ def test_bad_command_line_values_are_usage_errors(capsys, server):
 
 def test_url_and_token_come_from_the_environment(capsys, monkeypatch):
     with abaco_emulator.serve(runner="local", tokens={"secret-token": "alice"}) as secured:
-        monkeypatch.setenv(cli.ENV_URL, secured.url)
+        monkeypatch.setenv(target.ENV_URL, secured.url)
 
         status, _, err = run(capsys, "actors", "ls")
-        assert status == 1 and "--token" in err and cli.ENV_TOKEN in err
+        assert status == 1 and "--token" in err and target.ENV_TOKEN in err
 
-        monkeypatch.setenv(cli.ENV_TOKEN, "secret-token")
+        monkeypatch.setenv(target.ENV_TOKEN, "secret-token")
         status, out, _ = run(capsys, "actors", "add", "--image", "x/y:1", "--json")
         assert status == 0 and json.loads(out)["owner"] == "alice"
 

@@ -1,0 +1,74 @@
+"""`abaco-emulator serve`: the Abaco v2 REST API over HTTP, until Ctrl-C or SIGTERM."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback)")
+    parser.add_argument("--port", type=int, default=5000, help="port to listen on, 0 for a free one (default: 5000)")
+    parser.add_argument("--db", metavar="FILE", default=None,
+                        help="TinyDB JSON file to persist to (default: in memory)")
+    parser.add_argument("--runner", choices=("docker", "local"), default="docker",
+                        help="how executions run (default: docker)")
+    parser.add_argument("--pull", choices=("never", "missing", "always"), default="never",
+                        help="image pull policy of the docker runner (default: never)")
+    parser.add_argument("--user", default="testuser",
+                        help="the default user: who requests act as on an open server (default: testuser)")
+    parser.add_argument("--role", action="append", default=[], metavar="ROLE",
+                        help="a role of the default user, e.g. admin (Internal/abaco-admin); repeatable")
+    parser.add_argument("--token", action="append", default=[], metavar="TOKEN=USER[:ROLE,...]",
+                        help="accept bearer TOKEN as USER with ROLEs; repeatable. With any --token the "
+                             "server requires credentials")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="allow a non-loopback --host (other machines could run actors here)")
+    parser.add_argument("--log-level", default="WARNING", help="logging level (default: WARNING)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM, then stop the emulator and every container it started."""
+    from ..errors import EmulatorError
+    from ..auth import expand_role
+    from ..server import serve, user_tokens
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        tokens = user_tokens(args.token)
+    except ValueError as exc:
+        print(f"abaco-emulator serve: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server = serve(host=args.host, port=args.port, tokens=tokens, allow_remote=args.allow_remote,
+                       db_path=args.db, runner=args.runner, pull=args.pull, user=args.user,
+                       roles=[expand_role(r) for r in args.role])
+    except (OSError, ValueError, EmulatorError) as exc:  # EmulatorError: a damaged --db file, no Docker
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        print(f"abaco-emulator serve: {exc}", file=sys.stderr)
+        return 1
+    try:
+        mode = (f"tokens required ({len(tokens)} configured)" if tokens
+                else f"open: requests without credentials act as {args.user}")
+        print(f"abaco-emulator: the Abaco actors API v2 at {server.url}/actors/v2", flush=True)
+        print(f"  runner: {args.runner}; store: {args.db or 'in memory'}; users: {mode}", flush=True)
+        print(f"  try: curl {server.url}/actors/v2", flush=True)
+        print(f"ready: {server.url} (Ctrl-C or SIGTERM to stop)", flush=True)
+        while not stop.wait(0.5):
+            pass
+        print("abaco-emulator: stopping", flush=True)
+    finally:
+        server.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("abaco-emulator: stopped", flush=True)
+    return 0
