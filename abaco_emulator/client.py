@@ -11,6 +11,7 @@ agavepy raises, whose `.response.json()` is the Abaco error envelope.
 """
 from __future__ import annotations
 
+import builtins
 import functools
 import json
 from typing import Any, Callable, Mapping, TypeVar, cast
@@ -137,7 +138,7 @@ class ActorsClient:
     # -- actors ----------------------------------------------------------------------
     @_agavepy_method
     def list(self, limit: int | None = 100, q: Any = None, skip: int | None = 0, offset: int | None = None,
-             nonce: str | None = None) -> list[AttrDict]:
+             nonce: str | None = None) -> builtins.list[AttrDict]:
         return self._perform("list", nonce, limit=_query_int("limit", limit), skip=_skip(skip, offset), q=q)
 
     @_agavepy_method
@@ -210,7 +211,7 @@ class ActorsClient:
 
     # -- workers ---------------------------------------------------------------------
     @_agavepy_method
-    def listWorkers(self, actorId: str, nonce: str | None = None) -> list[AttrDict]:
+    def listWorkers(self, actorId: str, nonce: str | None = None) -> builtins.list[AttrDict]:
         return self._perform("listWorkers", nonce, {"actor_id": actorId})
 
     @_agavepy_method
@@ -230,7 +231,7 @@ class ActorsClient:
 
     # -- nonces ----------------------------------------------------------------------
     @_agavepy_method
-    def listNonces(self, actorId: str, nonce: str | None = None) -> list[AttrDict]:
+    def listNonces(self, actorId: str, nonce: str | None = None) -> builtins.list[AttrDict]:
         return self._perform("listNonces", nonce, {"actor_id": actorId})
 
     @_agavepy_method
@@ -247,7 +248,7 @@ class ActorsClient:
 
     # -- aliases ---------------------------------------------------------------------
     @_agavepy_method
-    def listAliases(self, nonce: str | None = None) -> list[AttrDict]:
+    def listAliases(self, nonce: str | None = None) -> builtins.list[AttrDict]:
         return self._perform("listAliases", nonce)
 
     @_agavepy_method

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from .errors import BadRequest
 from .schemas import check_depth
@@ -90,7 +90,7 @@ def message_from_request(content_type: str | None, body: bytes, form_message: st
     raise BadRequest(UNSERIALIZABLE)
 
 
-def environment_for(actor: dict[str, Any], message: Message, message_environment: dict[str, str],
+def environment_for(actor: Mapping[str, Any], message: Message, message_environment: Mapping[str, str],
                     *, execution_id: str, worker_id: str, username: str, api_server: str,
                     access_token: str, state: Any) -> dict[str, str]:
     """The environment of one execution; later sources override earlier ones."""

@@ -225,6 +225,7 @@ def _operation(operation_id: str, summary: str, parameters: list, body: Any, res
     errors = {code: {"description": text,
                      "content": {"application/json": {"schema": _ref("ErrorEnvelope")}}}
               for code, text in _ERRORS.items()}
+    ok: dict[str, Any]
     if result == "raw":
         ok = {"description": summary, "content": {"application/octet-stream": {
             "schema": {"type": "string", "format": "binary"}}}}

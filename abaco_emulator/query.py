@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from .errors import BadRequest
 from .models import parse_time
@@ -20,7 +20,7 @@ SEARCH_OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "nin", "like", 
 _NOT_FIELDS = {"search", "exactsearch", "skip", "limit", "offset", "x-nonce", "q"}
 _MISSING = object()
 
-Predicate = Callable[[dict[str, Any]], bool]
+Predicate = Callable[[Mapping[str, Any]], bool]
 
 
 def paginate(records: list[Any], skip: int | None, limit: int | None) -> list[Any]:
@@ -31,7 +31,7 @@ def paginate(records: list[Any], skip: int | None, limit: int | None) -> list[An
     return records[skip:] if limit is None else records[skip:skip + limit]
 
 
-def _lookup(record: dict[str, Any], path: str) -> Any:
+def _lookup(record: Mapping[str, Any], path: str) -> Any:
     first, _, rest = path.partition(".")
     value = record.get(first, record.get(to_snake(first), _MISSING))
     for part in rest.split(".") if rest else ():
@@ -128,9 +128,7 @@ def mongo_filter(q: Any) -> Predicate:
         if field in ("$and", "$or"):
             if not isinstance(condition, list) or not all(isinstance(c, dict) for c in condition):
                 raise BadRequest(f"Invalid query q: {field} needs a list of objects.")
-            parts = [mongo_filter(c) for c in condition]
-            combine = all if field == "$and" else any
-            tests.append(lambda r, parts=parts, combine=combine: combine(p(r) for p in parts))
+            tests.append(_combined([mongo_filter(c) for c in condition], every=field == "$and"))
         elif not isinstance(field, str):
             raise BadRequest(f"Invalid query q: field names must be strings, not {field!r}.")
         elif field.startswith("$"):
@@ -138,7 +136,7 @@ def mongo_filter(q: Any) -> Predicate:
         elif isinstance(condition, dict) and condition and all(k.startswith("$") for k in condition):
             for op, wanted in condition.items():
                 if op == "$exists":
-                    tests.append(lambda r, f=field, w=wanted: (_lookup(r, f) is not _MISSING) == bool(w))
+                    tests.append(_exists(field, bool(wanted)))
                     continue
                 if op not in _MONGO_OPERATORS:
                     raise BadRequest(f"Invalid query q: unknown operator {op}; use one of "
@@ -146,7 +144,17 @@ def mongo_filter(q: Any) -> Predicate:
                 tests.append(_comparison(_MONGO_OPERATORS[op], field, wanted))
         else:
             tests.append(_comparison("eq", field, condition))
-    return lambda record: all(test(record) for test in tests)
+    return _combined(tests, every=True)
+
+
+def _combined(tests: list[Predicate], every: bool) -> Predicate:
+    """All of `tests` (or, without `every`, any of them)."""
+    combine = all if every else any
+    return lambda record: combine(test(record) for test in tests)
+
+
+def _exists(field: str, wanted: bool) -> Predicate:
+    return lambda record: (_lookup(record, field) is not _MISSING) == wanted
 
 
 def _convert(text: str) -> Any:
@@ -163,17 +171,12 @@ def _convert(text: str) -> Any:
     return text
 
 
-def search_filter(params: dict[str, str]) -> Predicate:
+def search_filter(params: Mapping[str, str]) -> Predicate:
     """A predicate for Abaco's search parameters (`search`, `exactsearch`, `field.op=value`)."""
     tests: list[Predicate] = []
     for key, raw in params.items():
         if key in ("search", "exactsearch"):
-            needle = str(raw)
-            if key == "search":
-                lowered = needle.lower()
-                tests.append(lambda r, n=lowered: n in json.dumps(r, default=str).lower())
-            else:
-                tests.append(lambda r, n=needle: _contains_exact(r, n))
+            tests.append(_full_text(str(raw)) if key == "search" else _exact_text(str(raw)))
             continue
         if key in _NOT_FIELDS:
             continue
@@ -181,7 +184,7 @@ def search_filter(params: dict[str, str]) -> Predicate:
         if op not in SEARCH_OPERATORS:
             field, op = key, "eq"
         tests.append(_search_test(field, op, raw))
-    return lambda record: all(test(record) for test in tests)
+    return _combined(tests, every=True)
 
 
 def _search_test(field: str, op: str, raw: str) -> Predicate:
@@ -196,10 +199,19 @@ def _search_test(field: str, op: str, raw: str) -> Predicate:
         if len(bounds) != 2:
             raise BadRequest(f"Invalid search: {field}.between needs two values separated by a comma.")
         low, high = (_comparison(o, field, _convert(b.strip())) for o, b in zip(("gte", "lte"), bounds))
-        return lambda r: low(r) and high(r)
+        return _combined([low, high], every=True)
     if op in ("like", "nlike"):
         return _comparison("regex" if op == "like" else "nregex", field, raw)
     return _comparison({"neq": "ne"}.get(op, op), field, _convert(raw))
+
+
+def _full_text(needle: str) -> Predicate:
+    lowered = needle.lower()
+    return lambda record: lowered in json.dumps(record, default=str).lower()
+
+
+def _exact_text(needle: str) -> Predicate:
+    return lambda record: _contains_exact(record, needle)
 
 
 def _contains_exact(record: Any, needle: str) -> bool:

@@ -115,7 +115,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "type":
         wanted = error.validator_value
         wanted = wanted if isinstance(wanted, list) else [wanted]
-        words = " or ".join(_TYPE_WORDS.get(w, w) for w in wanted)
+        words = " or ".join(_TYPE_WORDS.get(str(w), str(w)) for w in wanted)
         return f"{where} must be {words}, not {error.instance!r}"
     if error.validator == "minimum":
         return f"{where} must be at least {error.validator_value}, not {error.instance!r}"

@@ -23,7 +23,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
-from typing import Any, Callable, Generic, TypeVar, cast
+from typing import IO, Any, Callable, Generic, TypeVar, cast
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
@@ -84,13 +84,17 @@ class _ChangeView(MutableMapping):
 class _IncrementalTable(Table):
     """A TinyDB table whose writes cost what they change, not the table's size."""
 
+    @property
+    def _journal_storage(self) -> "_JournalStorage":
+        return cast(_JournalStorage, self._storage)
+
     def _read_table(self) -> dict[str, Any]:
-        return self._storage.raw_table(self.name)
+        return self._journal_storage.raw_table(self.name)
 
     def _update_table(self, updater: Callable[[dict], None]) -> None:
-        view = _ChangeView(self._storage.raw_table(self.name))
-        updater(view)
-        self._storage.record(self.name, view.raw, view.changed)
+        view = _ChangeView(self._journal_storage.raw_table(self.name))
+        updater(cast(dict, view))  # TinyDB's updaters only index, set and delete
+        self._journal_storage.record(self.name, view.raw, view.changed)
         self.clear_cache()
 
 
@@ -103,16 +107,17 @@ class _JournalStorage(Storage):
 
     def __init__(self, path: str | None = None) -> None:
         self.path = path
+        self._file = path or ""  # the file's path where there is one (every file method needs one)
         self.data: dict[str, dict[str, Any]] = {}
         self._pending: list[str] = []
         self._written_seq = 0
         self._synced_seq = 0
         self._sync_lock = threading.RLock()  # re-entered by close() under Store.close
-        self._journal = None
+        self._journal: IO[str] | None = None
         self._journal_error: OSError | None = None  # a failed journal write: see _append
         self._journal_bytes = 0
         self._snapshot_bytes = 0
-        self._lock_file = None
+        self._lock_file: IO[str] | None = None
         if path:
             self._lock()
             try:
@@ -122,7 +127,8 @@ class _JournalStorage(Storage):
                     self._write_snapshot()
                 self._journal = open(self._journal_path, "a", encoding="utf-8")
             except BaseException:
-                self._lock_file.close()
+                if self._lock_file is not None:
+                    self._lock_file.close()
                 raise
 
     def _lock(self) -> None:
@@ -150,9 +156,9 @@ class _JournalStorage(Storage):
 
     def _load(self) -> bool:
         """Read the snapshot and replay the journal; True when the journal held changes."""
-        if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
+        if os.path.exists(self._file) and os.path.getsize(self._file) > 0:
             try:
-                with open(self.path, encoding="utf-8") as handle:
+                with open(self._file, encoding="utf-8") as handle:
                     self.data = json.load(handle)
             except (OSError, ValueError) as exc:
                 raise StoreCorrupt(f"cannot read the database file {self.path}: {exc}") from exc
@@ -185,8 +191,8 @@ class _JournalStorage(Storage):
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
-        directory = os.open(os.path.dirname(os.path.abspath(self.path)), os.O_RDONLY)
+        os.replace(temporary, self._file)
+        directory = os.open(os.path.dirname(os.path.abspath(self._file)), os.O_RDONLY)
         try:
             os.fsync(directory)
         finally:
@@ -252,10 +258,13 @@ class _JournalStorage(Storage):
         if self._journal_error is not None:
             raise StoreError(f"cannot write the database file {self.path}: {self._journal_error} "
                              "(an earlier change); this change was not saved")
+        journal = self._journal
+        if journal is None:
+            raise StoreError(f"the database file {self.path} is closed: the change was not saved")
         try:
-            self._journal.write("".join(lines))
-            self._journal.flush()
-            os.fsync(self._journal.fileno())
+            journal.write("".join(lines))
+            journal.flush()
+            os.fsync(journal.fileno())
         except OSError as exc:
             self._journal_error = exc
             raise StoreError(f"cannot write the database file {self.path}: {exc}") from exc
@@ -298,7 +307,8 @@ class _JournalStorage(Storage):
             finally:  # also after a write error: the file is released
                 self._journal.close()
                 self._journal = None
-                self._lock_file.close()  # releases the lock
+                if self._lock_file is not None:
+                    self._lock_file.close()  # releases the lock
 
 
 R = TypeVar("R")
@@ -345,10 +355,11 @@ class Store:
         self._local = threading.local()
         self._durable_seq = 0  # the last change a durable transaction made (see _settled)
         self._db = _Database(storage=_JournalStorage, path=path)
-        self._storage: _JournalStorage = self._db.storage
+        self._storage = cast(_JournalStorage, self._db.storage)
         self._doc_ids: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
-        self._index: dict[str, dict[str, dict[str, None]]] = {kind: {} for kind in _INDEXED_BY}
-        self._sums: dict[str, dict[str, dict[str, int]]] = {kind: {} for kind in _SUMMED}
+        # kind -> the indexed field's value (an actor id) -> the keys of its records, in order
+        self._index: dict[str, dict[Any, dict[str, None]]] = {kind: {} for kind in _INDEXED_BY}
+        self._sums: dict[str, dict[Any, dict[str, int]]] = {kind: {} for kind in _SUMMED}
         for kind in KINDS:
             raw = self._storage.raw_table(kind)
             for doc_id in sorted(raw, key=int):
@@ -376,7 +387,7 @@ class Store:
             self._index[kind].setdefault(record.get(field), {})[key] = None
         self._add_to_sums(kind, record, 1)
 
-    def _forget(self, kind: str, record: dict[str, Any]) -> None:
+    def _forget(self, kind: str, record: Mapping[str, Any]) -> None:
         key = self.key_of(kind, record)
         del self._doc_ids[kind][key]
         field = _INDEXED_BY.get(kind)
@@ -387,7 +398,7 @@ class Store:
                 self._index[kind].pop(record.get(field), None)
         self._add_to_sums(kind, record, -1)
 
-    def _add_to_sums(self, kind: str, record: dict[str, Any], sign: int) -> None:
+    def _add_to_sums(self, kind: str, record: Mapping[str, Any], sign: int) -> None:
         fields = _SUMMED.get(kind)
         if fields:
             sums = self._sums[kind].setdefault(record.get(_INDEXED_BY[kind]), dict.fromkeys(fields, 0))
@@ -448,7 +459,7 @@ class Store:
         """Change some fields of a record; returns the new record. KeyError if missing."""
         with self.transaction():
             doc_id = self._doc_ids[kind][key]
-            before = self.get(kind, key)
+            before = dict(self._storage.raw_table(kind)[str(doc_id)])
             field = _INDEXED_BY.get(kind)
             moved = field is not None and field in fields and fields[field] != before.get(field)
             if moved:
@@ -456,7 +467,7 @@ class Store:
             else:
                 self._add_to_sums(kind, before, -1)
             self._db.table(kind).update(fields, doc_ids=[doc_id])
-            record = self.get(kind, key) if not moved else dict(self._storage.raw_table(kind)[str(doc_id)])
+            record = dict(self._storage.raw_table(kind)[str(doc_id)])
             if moved:
                 self._remember(kind, doc_id, record)
             else:
