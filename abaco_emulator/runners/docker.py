@@ -32,8 +32,9 @@ from typing import Any, Iterator
 
 from ..errors import DockerUnavailable, ImageUnavailable, RunnerFailure, RunnerUnavailable
 from ..models import now
-from .base import (ExecutionSpec, LogBuffer, ResultsReceiver, RunOutcome, Runner, make_workdir, process_alive,
-                   process_start, sweep_dead_workdirs, write_python_support)
+from .base import KILLED_EXIT_CODE, ExecutionSpec, RunOutcome, Runner
+from .output import LogBuffer, ResultsReceiver
+from .workdirs import make_workdir, process_alive, process_start, sweep_dead_workdirs, write_python_support
 
 LABEL_PREFIX = "abaco-emulator"
 LABEL_INSTANCE = f"{LABEL_PREFIX}.instance"
@@ -47,7 +48,6 @@ BINARY_PATH = "/_abaco_binary_data"
 SUPPORT_PATH = "/_abaco_emulator"
 RESULTS_PATH = "/_abaco_results.sock"
 PULL_POLICIES = ("never", "missing", "always")
-KILLED_EXIT_CODE = 137
 HOW_TO_START_DOCKER = (
     "Start a Docker engine: as root run `dockerd --bridge=none --iptables=false --ip6tables=false &` "
     "(Debian package docker.io), or start Docker Desktop; set DOCKER_HOST if it listens elsewhere. "

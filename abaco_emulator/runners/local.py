@@ -31,12 +31,11 @@ from ..agave import BINARY_DATA_VARIABLE, RESULTS_SOCKET_VARIABLE
 from ..attrdict import AttrDict
 from ..errors import ImageUnavailable, RunnerFailure
 from ..models import now
-from .base import (ExecutionSpec, LogBuffer, Results, ResultsReceiver, RunOutcome, Runner, make_workdir,
-                   sweep_dead_workdirs, write_python_support)
+from .base import KILLED_EXIT_CODE, ExecutionSpec, RunOutcome, Runner
+from .output import LogBuffer, Results, ResultsReceiver
+from .workdirs import make_workdir, sweep_dead_workdirs, write_python_support
 
 _WORKDIR_PREFIX = "abaco-local-"
-
-KILLED_EXIT_CODE = 137  # what Docker reports for a container killed with SIGKILL
 
 
 class _OutputRouter:
