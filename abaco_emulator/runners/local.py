@@ -31,6 +31,7 @@ from ..agave import BINARY_DATA_VARIABLE, RESULTS_SOCKET_VARIABLE
 from ..attrdict import AttrDict
 from ..errors import ImageUnavailable, RunnerFailure
 from ..models import now
+from ..waiting import Deadline
 from .base import KILLED_EXIT_CODE, ExecutionSpec, RunOutcome, Runner
 from .output import LogBuffer, Results, ResultsReceiver
 from .workdirs import make_workdir, sweep_dead_workdirs, write_python_support
@@ -311,12 +312,10 @@ class LocalRunner(Runner):
 
     @staticmethod
     def _wait(done: threading.Event, running: _Running, limit: float | None) -> None:
-        deadline = None if limit is None else time.monotonic() + limit
-        while not done.is_set() and not running.stopped.is_set():
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return
-            done.wait(0.05 if remaining is None else min(0.05, remaining))
+        """Until the execution is done, force-quit, or past its `limit` in seconds."""
+        deadline = Deadline(limit)
+        while not done.is_set() and not running.stopped.is_set() and not deadline.expired:
+            done.wait(deadline.step(0.05))
 
     @staticmethod
     def _stop_reason(running: _Running, spec: ExecutionSpec) -> str:
