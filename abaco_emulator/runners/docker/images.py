@@ -1,6 +1,6 @@
 """Which images the Docker runner can run, and what it remembers of them.
 
-The pull policy (one of PULL_POLICIES) decides what happens to an image the
+The pull policy (one of models.PULL_POLICIES) decides what happens to an image the
 local engine lacks: by default ('never') nothing is pulled, so no traffic leaves the
 machine, and the actor's error says how to build or load the image; 'missing' pulls
 it then, 'always' pulls every time. An image's own environment is remembered so that
@@ -11,8 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import DockerUnavailable, ImageUnavailable
-
-PULL_POLICIES = ("never", "missing", "always")
 
 
 class ImagePolicy:

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import ImageUnavailable, RunnerFailure, RunnerUnavailable
-from ...models import now
+from ...models import PULL_POLICIES, now
+from ...waiting import Deadline
 from ..base import KILLED_EXIT_CODE, ExecutionSpec, RunOutcome, Runner
 from ..output import LogBuffer, ResultsReceiver
 from ..workdirs import make_workdir, write_python_support
 from . import daemon
 from .hygiene import WORKDIR_PREFIX, LabelledContainers
-from .images import PULL_POLICIES, ImagePolicy
+from .images import ImagePolicy
 from .streams import OutputStream, read_logs, sample_stats
 
 BINARY_PATH = "/_abaco_binary_data"
@@ -175,6 +176,7 @@ class DockerRunner(Runner):
                                  threads=[], stream=stream, exit_code=KILLED_EXIT_CODE,
                                  reason="execution force-quit before its container started.")
         started, begin = now(), time.monotonic()
+        deadline = Deadline(spec.max_run_time)  # the run time counts, like runtime, from the start
         container.start()
         receiver.start(f"abaco-results-{spec.execution_id}")
         threads.append(threading.Thread(target=sample_stats,
@@ -182,7 +184,7 @@ class DockerRunner(Runner):
                                         name=f"abaco-stats-{spec.execution_id}", daemon=True))
         for thread in threads:
             thread.start()
-        reason = self._wait(spec, running, begin)
+        reason = self._wait(spec, running, deadline)
         if reason:
             self._kill(container)
         return self._outcome(container, running, log, receiver, stats, started, begin, threads=threads,
@@ -231,21 +233,18 @@ class DockerRunner(Runner):
             volumes[str(host)] = {"bind": str(target), "mode": "rw" if mode == "rw" else "ro"}
         return volumes
 
-    def _wait(self, spec: ExecutionSpec, running: _Running, begin: float) -> str:
+    def _wait(self, spec: ExecutionSpec, running: _Running, deadline: Deadline) -> str:
         """Wait for the container to end; the reason it must be killed, or "" if it ended."""
-        deadline = None if spec.max_run_time is None else begin + spec.max_run_time
-        quiet_since = time.monotonic()
+        quiet = Deadline(_LIVENESS_INTERVAL)
         while not running.ended.is_set():
             if running.stopped.is_set():
                 return "execution force-quit."
-            moment = time.monotonic()
-            if deadline is not None and moment >= deadline:
+            if deadline.expired:
                 return f"execution stopped after its maximum run time of {spec.max_run_time:g} s."
-            if moment - quiet_since >= _LIVENESS_INTERVAL:
+            if quiet.expired:
                 self._client.ping()  # raises (within the client timeout) when the daemon is gone
-                quiet_since = time.monotonic()
-            wait = 0.5 if deadline is None else min(0.5, max(0.0, deadline - moment))
-            running.ended.wait(wait)
+                quiet = Deadline(_LIVENESS_INTERVAL)
+            running.ended.wait(deadline.step(0.5))
         # stop() kills the container itself, so it may have ended because it was stopped.
         return "execution force-quit." if running.stopped.is_set() else ""
 
