@@ -264,8 +264,8 @@ def test_local_results_above_the_datagram_limit_are_dropped_with_a_log_line(loca
 @pytest.fixture
 def small_results_bounds(monkeypatch):
     """The emulator's bounds on one execution's results, made small enough to reach quickly."""
-    monkeypatch.setattr("abaco_emulator.runners.base.MAX_RESULTS_PER_EXECUTION", 5)
-    monkeypatch.setattr("abaco_emulator.runners.base.MAX_RESULTS_TOTAL_BYTES", 100)
+    monkeypatch.setattr("abaco_emulator.runners.output.MAX_RESULTS_PER_EXECUTION", 5)
+    monkeypatch.setattr("abaco_emulator.runners.output.MAX_RESULTS_TOTAL_BYTES", 100)
 
 
 def test_local_results_past_the_count_bound_are_dropped_with_one_log_line(local, small_results_bounds):

@@ -25,18 +25,19 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from io import BufferedIOBase
+from typing import IO, Any, Callable, Sequence, cast
 
 from ..agave import BINARY_DATA_VARIABLE, RESULTS_SOCKET_VARIABLE
 from ..attrdict import AttrDict
 from ..errors import ImageUnavailable, RunnerFailure
 from ..models import now
-from .base import (ExecutionSpec, LogBuffer, Results, ResultsReceiver, RunOutcome, Runner, make_workdir,
-                   sweep_dead_workdirs, write_python_support)
+from ..waiting import Deadline
+from .base import KILLED_EXIT_CODE, ExecutionSpec, RunOutcome, Runner
+from .output import LogBuffer, Results, ResultsReceiver
+from .workdirs import make_workdir, sweep_dead_workdirs, write_python_support
 
 _WORKDIR_PREFIX = "abaco-local-"
-
-KILLED_EXIT_CODE = 137  # what Docker reports for a container killed with SIGKILL
 
 
 class _OutputRouter:
@@ -85,8 +86,10 @@ class _OutputRouter:
 
 @dataclass
 class _Image:
+    """What a registered image runs: its handler, or else its command."""
+
     handler: Callable[[AttrDict], Any] | None = None
-    command: Sequence[str] | None = None
+    command: Sequence[str] = ()
 
 
 class _Running:
@@ -163,7 +166,7 @@ class LocalRunner(Runner):
             raise TypeError("handler must be callable")
         if command is not None and (isinstance(command, str) or not command):
             raise TypeError("command must be a non-empty list of strings")
-        self._images[image] = _Image(handler, list(command) if command else None)
+        self._images[image] = _Image(handler, list(command or ()))
 
     def prepare(self, image: str) -> None:
         if image not in self._images:
@@ -220,7 +223,7 @@ class LocalRunner(Runner):
         self._wait(done, running, spec.max_run_time)
         if not done.is_set():
             # A thread cannot be killed: the handler is abandoned and its later output dropped.
-            _OutputRouter.detach(thread.ident)
+            _OutputRouter.detach(cast(int, thread.ident))  # started above, so it has one
             exit_code[0] = KILLED_EXIT_CODE
             log.write(self._stop_reason(running, spec))
         finished = now()
@@ -256,8 +259,8 @@ class LocalRunner(Runner):
                 raise RunnerFailure(f"cannot start {command[0]!r} for image {spec.image}: {exc}") from exc
             running.process = process
             receiver.start(f"abaco-results-{spec.execution_id}")
-            feeder = threading.Thread(target=self._feed, args=(process, spec.binary), daemon=True)
-            reader = threading.Thread(target=self._drain, args=(process, log), daemon=True)
+            feeder = threading.Thread(target=self._feed, args=(process.stdin, spec.binary), daemon=True)
+            reader = threading.Thread(target=self._drain, args=(process.stdout, log), daemon=True)
             feeder.start()
             reader.start()
             usage: list[Any] = []
@@ -296,28 +299,26 @@ class LocalRunner(Runner):
             shutil.rmtree(workdir, ignore_errors=True)
 
     @staticmethod
-    def _feed(process: subprocess.Popen, data: bytes | None) -> None:
+    def _feed(stdin: IO[bytes], data: bytes | None) -> None:
         try:
             if data:
-                process.stdin.write(data)
-            process.stdin.close()
+                stdin.write(data)
+            stdin.close()
         except OSError:
             pass  # the command ended without reading its message
 
     @staticmethod
-    def _drain(process: subprocess.Popen, log: LogBuffer) -> None:
-        for chunk in iter(lambda: process.stdout.read1(65536), b""):
+    def _drain(stdout: BufferedIOBase, log: LogBuffer) -> None:
+        for chunk in iter(lambda: stdout.read1(65536), b""):
             log.write(chunk.decode("utf-8", errors="replace"))
-        process.stdout.close()
+        stdout.close()
 
     @staticmethod
     def _wait(done: threading.Event, running: _Running, limit: float | None) -> None:
-        deadline = None if limit is None else time.monotonic() + limit
-        while not done.is_set() and not running.stopped.is_set():
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return
-            done.wait(0.05 if remaining is None else min(0.05, remaining))
+        """Until the execution is done, force-quit, or past its `limit` in seconds."""
+        deadline = Deadline(limit)
+        while not done.is_set() and not running.stopped.is_set() and not deadline.expired:
+            done.wait(deadline.step(0.05))
 
     @staticmethod
     def _stop_reason(running: _Running, spec: ExecutionSpec) -> str:
