@@ -77,10 +77,6 @@ class DockerRunner(Runner):
     def client(self) -> Any:
         return self._client
 
-    def sweep_dead(self) -> int:
-        """Remove containers (and temp dirs) left on this host by emulator processes that died."""
-        return self._containers.sweep_dead()
-
     def prepare(self, image: str) -> None:
         self._images.prepare(image)
 
