@@ -29,6 +29,7 @@ mounted on its own into an actor container and used from a `sitecustomize`:
     import abaco_emulator_agave; abaco_emulator_agave.patch_agavepy_on_import()
 """
 import copy
+import functools
 import importlib.abc
 import os
 import socket
@@ -153,9 +154,7 @@ def patch_agavepy():
         def load_resource(api_server):
             return fix_resources(original(api_server), api_server)
 
-        load_resource.__wrapped__ = original
-        load_resource.__doc__ = original.__doc__
-        agave_module.load_resource = load_resource
+        agave_module.load_resource = functools.update_wrapper(load_resource, original)
         _patch_authenticators()
         setattr(agave_module, _MARK, True)
 
