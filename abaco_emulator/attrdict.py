@@ -15,3 +15,12 @@ class AttrDict(dict):
 
     def __setattr__(self, key: str, value: Any) -> None:
         self[key] = value
+
+
+def as_model(value: Any) -> Any:
+    """A result as agavepy returns it: dicts as AttrDicts, at the top level (or each item of a list)."""
+    if isinstance(value, dict):
+        return AttrDict(value)
+    if isinstance(value, list):
+        return [AttrDict(v) if isinstance(v, dict) else v for v in value]
+    return value

@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping, TypeVar, cast
 
 import requests
 
-from .attrdict import AttrDict
+from .attrdict import AttrDict, as_model
 from .auth import Caller
 from .contract import BINARY, JSON, message_from_request
 from .dialects import Dialect
@@ -49,15 +49,6 @@ def http_error(error: AbacoError, method: str, url: str, dialect: Dialect) -> re
     kind = "Client" if error.status_code < 500 else "Server"
     return requests.HTTPError(f"{error.status_code} {kind} Error: {response.reason} for url: {url}",
                               response=response)
-
-
-def _model(value: Any) -> Any:
-    """agavepy turns a model result into an AttrDict (top level only)."""
-    if isinstance(value, dict):
-        return AttrDict(value)
-    if isinstance(value, list):
-        return [AttrDict(v) if isinstance(v, dict) else v for v in value]
-    return value
 
 
 def _agavepy_method(function: F) -> F:
@@ -133,7 +124,7 @@ class ActorsClient:
                 _json_body(body, describe_body(op.body or "state"))
             read = functools.partial(self._dialect.read_body, op, decoded)
         result = perform(self._service, name, self._as(nonce), path, read, **arguments)
-        return _model(self._dialect.render(op.result, result, self._service.options.api_server))
+        return as_model(self._dialect.render(op.result, result, self._service.options.api_server))
 
     # -- actors ----------------------------------------------------------------------
     @_agavepy_method

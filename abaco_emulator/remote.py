@@ -16,20 +16,11 @@ from urllib.parse import quote
 
 import requests
 
-from .attrdict import AttrDict
+from .attrdict import AttrDict, as_model
 from .dialects.abaco_v2 import AbacoV2
 from .operations import operation
 
 _API_PATH = AbacoV2.prefixes[0]
-
-
-def _model(value: Any) -> Any:
-    """agavepy turns a model result into an AttrDict (top level only)."""
-    if isinstance(value, dict):
-        return AttrDict(value)
-    if isinstance(value, list):
-        return [AttrDict(v) if isinstance(v, dict) else v for v in value]
-    return value
 
 
 def _json_text(body: Any) -> bytes:
@@ -85,7 +76,7 @@ class RemoteActors:
         response = self._request(name, path, **kwargs)
         try:
             payload = response.json()
-            return _model(payload["result"])
+            return as_model(payload["result"])
         except (ValueError, KeyError, TypeError):
             op = operation(name)
             raise requests.HTTPError(

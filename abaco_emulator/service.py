@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 from . import models
 from .auth import DEFAULT_TENANT, Caller
 from .contract import Message
 from .engine import Engine
-from .errors import BadRequest, NotFound, PermissionDenied
+from .errors import AbacoError, BadRequest, NotFound, PermissionDenied
 from .models import (ABACO_WORLD, ActorRecord, AliasRecord, ExecutionRecord, Level, NonceRecord,
                      WorkerRecord)
 from .query import SEARCH_TYPES, mongo_filter, paginate, search_filter
 from .schemas import check_json
-from .store import Store
+from .store import Collection, Store
 
 NOT_AUTHORIZED = "Not authorized -- you do not have access to this actor."
 MAX_WORKERS_PER_ACTOR = 50
@@ -394,10 +394,7 @@ class ActorsService:
         return self._worker(access.actor, worker_id)
 
     def _worker(self, actor: ActorRecord, worker_id: str) -> WorkerRecord:
-        worker = self.store.workers.get(worker_id) if isinstance(worker_id, str) else None
-        if worker is None or worker["actor_id"] != actor["id"]:
-            raise NotFound("Worker not found.")
-        return worker
+        return _of_actor(self.store.workers, worker_id, actor, NotFound("Worker not found."))
 
     def delete_worker(self, access: Access, worker_id: str) -> None:
         self._worker(access.actor, worker_id)
@@ -449,10 +446,7 @@ class ActorsService:
         return nonce
 
     def _nonce(self, actor: ActorRecord, nonce_id: str) -> NonceRecord:
-        nonce = self.store.nonces.get(nonce_id) if isinstance(nonce_id, str) else None
-        if nonce is None or nonce["actor_id"] != actor["id"]:
-            raise BadRequest("Nonce not found.")
-        return nonce
+        return _of_actor(self.store.nonces, nonce_id, actor, BadRequest("Nonce not found."))
 
     def get_nonce(self, access: Access, nonce_id: str) -> NonceRecord:
         return self._nonce(access.actor, nonce_id)
@@ -546,11 +540,8 @@ class ActorsService:
         }
 
     def _execution(self, actor: ActorRecord, execution_id: str) -> ExecutionRecord:
-        execution = self.store.executions.get(execution_id) if isinstance(execution_id, str) else None
-        if execution is None or execution["actor_id"] != actor["id"]:
-            raise BadRequest(f"No executions found with actor id of {actor['id']} "
-                             f"and execution id of {execution_id}.")
-        return execution
+        return _of_actor(self.store.executions, execution_id, actor, BadRequest(
+            f"No executions found with actor id of {actor['id']} and execution id of {execution_id}."))
 
     def get_execution(self, access: Access, execution_id: str) -> ExecutionRecord:
         return self._execution(access.actor, execution_id)
@@ -607,6 +598,18 @@ class ActorsService:
                           "count_returned": len(page)},
             "search": page,
         }
+
+
+R = TypeVar("R", bound=Mapping[str, object])
+
+
+def _of_actor(records: Collection[R], key: str, actor: ActorRecord, missing: AbacoError) -> R:
+    """The record `key` of `records` if it is one of `actor`'s; else `missing` is raised (an id of
+    another actor's record is as unknown as one that does not exist)."""
+    record = records.get(key) if isinstance(key, str) else None
+    if record is None or record["actor_id"] != actor["id"]:
+        raise missing
+    return record
 
 
 def _check_variable(key: Any, value: Any, where: str) -> None:

@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import weakref
-from typing import Any
+from typing import Any, Iterable
 
 from ..workdirs import process_alive, process_start, sweep_dead_workdirs
 
@@ -29,13 +29,17 @@ WORKDIR_PREFIX = "abaco-docker-"  # the runner's temporary directories, swept wi
 _swept_by: set[int] = set()  # processes whose first runner swept what dead processes left
 
 
-def remove_labelled(client: Any, label: str) -> int:
-    """Force-remove every container carrying `label`; what cannot be removed is left."""
-    removed = 0
+def _labelled(client: Any, label: str) -> list[Any]:
+    """The containers carrying `label` (none when the engine cannot be asked)."""
     try:
-        containers = client.containers.list(all=True, filters={"label": label}, ignore_removed=True)
+        return list(client.containers.list(all=True, filters={"label": label}, ignore_removed=True))
     except Exception:
-        return 0
+        return []
+
+
+def _force_remove(containers: Iterable[Any]) -> int:
+    """Force-remove `containers`; how many went (what cannot be removed is left)."""
+    removed = 0
     for container in containers:
         try:
             container.remove(force=True)
@@ -43,6 +47,11 @@ def remove_labelled(client: Any, label: str) -> int:
         except Exception:
             pass
     return removed
+
+
+def remove_labelled(client: Any, label: str) -> int:
+    """Force-remove every container carrying `label`."""
+    return _force_remove(_labelled(client, label))
 
 
 class LabelledContainers:
@@ -97,28 +106,18 @@ class LabelledContainers:
     def sweep_dead(self) -> int:
         """Remove containers (and temp dirs) left on this host by emulator processes that died."""
         sweep_dead_workdirs(WORKDIR_PREFIX)
+        return _force_remove(c for c in _labelled(self._client, LABEL_PID) if self._left_by_the_dead(c))
+
+    def _left_by_the_dead(self, container: Any) -> bool:
+        """Whether `container` was made on this host by an emulator process that is gone."""
+        labels = container.labels or {}
+        if labels.get(LABEL_HOST, self._host) != self._host:
+            return False
         try:
-            containers = self._client.containers.list(all=True, filters={"label": LABEL_PID},
-                                                      ignore_removed=True)
-        except Exception:
-            return 0
-        removed = 0
-        for container in containers:
-            labels = container.labels or {}
-            if labels.get(LABEL_HOST, self._host) != self._host:
-                continue
-            try:
-                pid = int(labels.get(LABEL_PID, ""))
-            except ValueError:
-                continue
-            if process_alive(pid, labels.get(LABEL_PID_START, "")):
-                continue
-            try:
-                container.remove(force=True)
-                removed += 1
-            except Exception:
-                pass
-        return removed
+            pid = int(labels.get(LABEL_PID, ""))
+        except ValueError:
+            return False
+        return not process_alive(pid, labels.get(LABEL_PID_START, ""))
 
     def close(self) -> None:
         """Remove every container of this instance (when it made none, without asking the engine)."""
