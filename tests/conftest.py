@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BUSYBOX = "abaco-emulator/busybox:test"
 PYTHON = "abaco-emulator/python:test"
 
-pytest_plugins = ["pytester"]  # tests/test_pytest_plugin.py runs the plugin as a downstream project would
+pytest_plugins = ["pytester"]  # tests/transports/test_pytest_plugin.py runs the plugin as a downstream project would
 
 
 @pytest.fixture(scope="session")
