@@ -41,7 +41,9 @@ def images(docker_client):
 
 @pytest.fixture
 def ag():
-    """A fresh in-memory emulator with the local runner, acting as `testuser`."""
+    """A fresh in-memory emulator with the local runner, acting as `testuser`.
+
+    tests/api/conftest.py overrides it with one per transport (in-process, agavepy)."""
     with AbacoEmulator(runner="local") as emulator:
         yield emulator
         emulator.raise_background_errors()
