@@ -1,4 +1,4 @@
-"""Assertions and handlers shared by the behaviour tests of the in-process emulator."""
+"""Assertions and handlers shared by the behaviour tests, in-process and over HTTP."""
 from __future__ import annotations
 
 import re
@@ -51,9 +51,19 @@ def abaco_error(status: int, *fragments: str) -> Iterator[Caught]:
     caught.envelope = body
 
 
+def _model_types() -> tuple[type, ...]:
+    """The AttrDict classes an agavepy model may be: the facade's, and agavepy's own."""
+    try:
+        from agavepy.agave import AttrDict as AgavepyAttrDict
+    except ImportError:
+        return (AttrDict,)
+    return (AttrDict, AgavepyAttrDict)
+
+
 def assert_camel_model(value, required=()) -> None:
-    """An agavepy model: an AttrDict, camelCase top-level keys, no nulls, attribute access."""
-    assert isinstance(value, AttrDict), type(value)
+    """An agavepy model: an AttrDict (the facade's, or agavepy's over HTTP), camelCase
+    top-level keys, no nulls, attribute access."""
+    assert isinstance(value, _model_types()), type(value)
     for key in value:
         assert "_" not in key.lstrip("_"), f"snake_case key {key!r} in {dict(value)}"
         assert value[key] is not None, f"null field {key!r} should be left out"

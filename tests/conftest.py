@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BUSYBOX = "abaco-emulator/busybox:test"
 PYTHON = "abaco-emulator/python:test"
 
-pytest_plugins = ["pytester"]  # tests/test_pytest_plugin.py runs the plugin as a downstream project would
+pytest_plugins = ["pytester"]  # tests/transports/test_pytest_plugin.py runs the plugin as a downstream project would
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +41,9 @@ def images(docker_client):
 
 @pytest.fixture
 def ag():
-    """A fresh in-memory emulator with the local runner, acting as `testuser`."""
+    """A fresh in-memory emulator with the local runner, acting as `testuser`.
+
+    tests/api/conftest.py overrides it with one per transport (in-process, agavepy)."""
     with AbacoEmulator(runner="local") as emulator:
         yield emulator
         emulator.raise_background_errors()

@@ -1,4 +1,4 @@
-"""A `serve(db_path=..., runner="local")` process for tests/test_crash_safety.py to kill.
+"""A `serve(db_path=..., runner="local")` process for tests/store/test_crash_safety.py to kill.
 
     python tests/crash_launcher.py DB RUNS_FILE [--compact-bytes N] [--die-in-compaction WHEN:K]
 

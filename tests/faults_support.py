@@ -1,4 +1,4 @@
-"""Helpers of tests/test_actor_faults.py: a Docker daemon that can be stopped, and peak memory.
+"""Helpers of tests/runners/test_actor_faults.py: a Docker daemon that can be stopped, and peak memory.
 
 `DaemonProxy` forwards a Unix socket of the test's own to the real engine's socket, so
 a test can "stop the daemon" (refuse connections and cut those open), "freeze" it

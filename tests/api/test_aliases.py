@@ -108,7 +108,7 @@ def test_alias_that_is_an_existing_actor_id_is_400(ag, actor):
     ({"alias": "", "actorId": "X"}, "alias"),
     ({"alias": 5, "actorId": "X"}, "alias"),
     ({"alias": "ok", "actorId": 5}, "actorId"),
-    (["ok"], "object"),
+    pytest.param(["ok"], "object", marks=pytest.mark.transports("in-process", reason="agavepy 0.9.5 joins a list body with commas: it cannot send a JSON array")),
 ])
 def test_bad_alias_requests_are_400(ag, actor, body, fragment):
     if isinstance(body, dict) and body.get("actorId") == "X":

@@ -30,7 +30,7 @@ from abaco_checks import all_results as results, wait_until
 
 pytestmark = pytest.mark.docker
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BUSYBOX = "abaco-emulator/busybox:test"
 PYTHON = "abaco-emulator/python:test"
 LABEL_INSTANCE = "abaco-emulator.instance"

@@ -53,6 +53,7 @@ def echo_image(ag):
 
 # -- the interface -------------------------------------------------------------------
 
+@pytest.mark.transports("in-process", reason="checks the Python signatures of the facade's methods")
 @pytest.mark.parametrize("name", SEED_METHODS)
 def test_facade_has_every_seed_method_with_its_keywords_and_nonce(ag, name):
     method = getattr(ag.actors, name)
@@ -195,6 +196,7 @@ def test_list_is_empty_without_actors(ag):
     assert ag.actors.list() == []
 
 
+@pytest.mark.transports("in-process", reason="agavepy 0.9.5's actors.list takes no q or skip")
 def test_list_pages_with_limit_and_skip(ag, echo_image):
     ids = [ag.actors.add(body={"image": echo_image, "name": f"a{i}"}).id for i in range(5)]
     assert [a.id for a in ag.actors.list(limit=2)] == ids[:2]
@@ -203,6 +205,7 @@ def test_list_pages_with_limit_and_skip(ag, echo_image):
     assert ag.actors.list(limit=0) == []
 
 
+@pytest.mark.transports("in-process", reason="agavepy 0.9.5's actors.list takes no q or skip")
 def test_list_filters_with_mongo_query(ag, echo_image):
     a = ag.actors.add(body={"image": echo_image, "name": "alpha", "stateless": False})
     b = ag.actors.add(body={"image": echo_image, "name": "beta"})
@@ -213,6 +216,7 @@ def test_list_filters_with_mongo_query(ag, echo_image):
     assert {x.id for x in ag.actors.list(q={"name": {"$in": ["alpha", "beta"]}})} == {a.id, b.id}
 
 
+@pytest.mark.transports("in-process", reason="agavepy 0.9.5's actors.list takes no q or skip")
 def test_list_with_bad_query_is_400(ag, echo_image):
     ag.actors.add(body={"image": echo_image})
     with abaco_error(400, "q"):

@@ -44,8 +44,7 @@ from abaco_emulator.store import Store
 
 from abaco_checks import wait_until
 
-HERE = Path(__file__).resolve().parent
-LAUNCHER = HERE / "crash_launcher.py"
+LAUNCHER = Path(__file__).resolve().parents[1] / "crash_launcher.py"  # a helper shared in tests/
 IMAGE = "crash/count:1"
 TOTAL = 1000
 SENDERS = 4

@@ -52,7 +52,10 @@ def test_wrong_types_are_400_naming_the_field(ag, field, value):
     assert ag.actors.list() == []
 
 
-@pytest.mark.parametrize("body", [None, [], ["image"], 5, "[1, 2]", '"image"', "not json"])
+@pytest.mark.parametrize("body", [
+    pytest.param(None, marks=pytest.mark.transports("in-process", reason="agavepy 0.9.5 refuses add without body= "
+                                                                         "before any request")),
+    [], ["image"], 5, "[1, 2]", '"image"', "not json"])
 def test_body_that_is_not_an_object_is_400(ag, body):
     with abaco_error(400):
         ag.actors.add(body=body)
@@ -124,6 +127,7 @@ def test_privileged_and_admin_users_may_set_privileged_fields(ag, roles, field, 
     assert actor[field] == value
 
 
+@pytest.mark.transports("in-process", reason="makes an emulator of its own (allow_privileged=True); `ag` only registers the image")
 def test_privileged_user_may_make_a_privileged_actor_where_the_emulator_allows_it():
     with AbacoEmulator(runner="local", allow_privileged=True) as emulator:
         emulator.register_image("echo:1", echo)
@@ -134,6 +138,7 @@ def test_privileged_user_may_make_a_privileged_actor_where_the_emulator_allows_i
             emulator.actors.add(body={"image": "echo:1", "privileged": True})
 
 
+@pytest.mark.transports("in-process", reason="makes an emulator of its own (roles=...); `ag` only registers the image")
 def test_default_user_of_the_emulator_may_be_given_roles():
     with AbacoEmulator(runner="local", roles=PRIVILEGED) as emulator:
         emulator.register_image("echo:1", echo)

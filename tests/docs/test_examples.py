@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parents[1] / "examples" / "downstream_project"
+PROJECT = Path(__file__).resolve().parents[2] / "examples" / "downstream_project"
 PROJECT_IMAGES = ("textstats/wordcount:dev", "textstats/counter:dev")  # images.IMAGES
 
 

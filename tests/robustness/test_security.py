@@ -38,7 +38,7 @@ NONE, READ, EXECUTE, UPDATE = 0, 1, 2, 3
 LEVEL_NAMES = {NONE: "NONE", READ: "READ", EXECUTE: "EXECUTE", UPDATE: "UPDATE"}
 ADMIN_ROLE = "Internal/abaco-admin"
 PRIVILEGED_ROLE = "Internal/abaco-privileged"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # Tokens of the users of the matrix: bearer token -> "user[:roles]" (serve(tokens=...)).
 TOKENS = {

@@ -118,6 +118,7 @@ def test_send_message_with_non_string_message_field_is_400(ag, actor):
         ag.actors.sendMessage(actorId=actor.id, body={"message": 5})
 
 
+@pytest.mark.transports("in-process", reason="agavepy 0.9.5 refuses sendMessage without body= before any request")
 def test_send_message_without_body_is_400(ag, actor):
     with abaco_error(400, "message"):
         ag.actors.sendMessage(actorId=actor.id)
@@ -208,6 +209,7 @@ def test_execution_has_every_field_in_camelcase(ag, actor):
     assert ex._links["logs"].endswith(f"/actors/v2/{actor.id}/executions/{ex.id}/logs")
 
 
+@pytest.mark.transports("in-process", reason="checks the facade's own AttrDict class; agavepy answers with agavepy.agave.AttrDict")
 def test_get_execution_equals_what_wait_for_execution_returns(ag, actor):
     ex = run(ag, actor.id)
     got = ag.actors.getExecution(actorId=actor.id, executionId=ex.id)
@@ -363,6 +365,7 @@ def test_list_executions_empty(ag, actor):
     assert summary.totalCpu == 0 and summary.totalRuntime == 0
 
 
+@pytest.mark.transports("in-process", reason="agavepy 0.9.5's actors.listExecutions takes no q or skip")
 def test_list_executions_pages_with_limit_and_skip(ag, actor):
     ids = [run(ag, actor.id).id for _ in range(5)]
     page = ag.actors.listExecutions(actorId=actor.id, limit=2, skip=1)
@@ -371,6 +374,7 @@ def test_list_executions_pages_with_limit_and_skip(ag, actor):
     assert [e["id"] for e in ag.actors.listExecutions(actorId=actor.id, skip=3).executions] == ids[3:]
 
 
+@pytest.mark.transports("in-process", reason="agavepy 0.9.5's actors.listExecutions takes no q or skip")
 def test_list_executions_filters_with_mongo_query(ag):
     def exit_with(ctx):
         raise SystemExit(int(ctx.raw_message))

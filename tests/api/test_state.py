@@ -28,7 +28,7 @@ def test_new_stateful_actor_has_empty_state(ag, stateful):
 
 @pytest.mark.parametrize("body, value", [
     ({"a": 1, "nested": {"b": [1, 2]}}, {"a": 1, "nested": {"b": [1, 2]}}),
-    ([1, "two"], [1, "two"]),
+    pytest.param([1, "two"], [1, "two"], marks=pytest.mark.transports("in-process", reason="agavepy 0.9.5 joins a list body with commas: it cannot send a JSON array")),
     ('"text"', "text"),  # a str body is JSON text, as agavepy sends it
     (42, 42),
     (True, True),

@@ -83,6 +83,7 @@ def test_admin_adds_workers_to_a_stateless_actor(ag, admin, image):
     assert len({w.id for w in workers}) == 3
 
 
+@pytest.mark.transports("in-process", reason="agavepy 0.9.5 refuses addWorker without body= before any request")
 def test_add_worker_defaults_to_one(ag, admin, image):
     actor = ag.actors.add(body={"image": image})
     admin.actors.addWorker(actorId=actor.id)

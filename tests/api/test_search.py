@@ -1,6 +1,8 @@
 """getSearch over actors, workers, executions and logs with MongoDB-style `q`."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from abaco_checks import abaco_error
@@ -25,7 +27,11 @@ def exits(ag):
 
 
 def found(ag, search_type, q=None, **kwargs):
-    return ag.actors.getSearch(search_type=search_type, q=q, **kwargs)
+    """getSearch as any client can send it: `q` as JSON text, left out when there is none
+    (agavepy sends a dict's keys as `q` and refuses `q=None`; the facade takes both)."""
+    if q is not None:
+        kwargs["q"] = q if isinstance(q, str) else json.dumps(q)
+    return ag.actors.getSearch(search_type=search_type, **kwargs)
 
 
 def ids_of(result):
@@ -136,6 +142,7 @@ def test_search_with_bad_regex_is_400(ag, exits):
         found(ag, "logs", {"logs": {"$regex": "("}})
 
 
+@pytest.mark.transports("in-process", reason="agavepy 0.9.5's actors.list takes no q")
 def test_bad_regex_is_400_even_when_no_record_has_the_field(ag):
     # bad input is rejected whatever the data: an empty emulator answers 400 too
     with abaco_error(400, "regular expression"):

@@ -32,7 +32,7 @@ ADMIN = "Internal/abaco-admin"
 ID_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{13}(?![A-Za-z0-9])")
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 VOLATILE_NUMBERS = {"cpu", "totalCpu", "runtime", "totalRuntime", "io", "totalIo"}
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def results_of(message: str) -> bytes:

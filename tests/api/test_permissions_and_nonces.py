@@ -346,6 +346,8 @@ METHOD_NAMES = list(_calls("a", "e", "w", "n"))
 ABOVE_READ = [name for name, (level, _) in _calls("a", "e", "w", "n").items() if level != "READ"]
 
 
+@pytest.mark.transports("in-process", reason="calls each method with nonce=None too, which agavepy 0.9.5 refuses "
+                                             "with a TypeError")
 @pytest.mark.parametrize("method", METHOD_NAMES)
 def test_every_actor_method_accepts_a_nonce_that_grants_its_level(ag, actor, method):
     ex = run(ag, actor.id)

@@ -29,7 +29,7 @@ from abaco_checks import all_results as results, wait_until
 
 from faults_support import DaemonProxy, PeakMemory, memory_measurable
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BUSYBOX = "abaco-emulator/busybox:test"
 PYTHON = "abaco-emulator/python:test"
 FAULTY_PY = "faults/handler:1"

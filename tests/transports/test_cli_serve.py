@@ -16,7 +16,7 @@ import requests
 from abaco_emulator import AbacoEmulator
 from abaco_emulator.cli import build_parser, main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 READY = re.compile(r"^ready: (http://127\.0\.0\.1:\d+)")
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-TUTORIAL = Path(__file__).resolve().parents[1] / "docs" / "tutorial.md"
+TUTORIAL = Path(__file__).resolve().parents[2] / "docs" / "tutorial.md"
 TUTORIAL_PORT = "5123"
 TUTORIAL_IMAGES = ("hello-actor:1", "hello-actor:2")
 _FENCE = re.compile(r"^```(\S*)(.*)$")
