@@ -23,7 +23,7 @@ from .auth import Caller
 from .contract import BINARY, JSON, message_from_request
 from .dialects import Dialect
 from .errors import AbacoError, BadRequest
-from .operations import operation, perform
+from .operations import BY_NAME, operation, perform
 from .schemas import OPTIONAL_BODIES, describe_body
 from .service import ActorsService
 
@@ -113,17 +113,17 @@ class ActorsClient:
             return self._caller
         return Caller(username="", tenant=self._caller.tenant, nonce=nonce)
 
-    def _perform(self, name: str, nonce: str | None, path: Mapping[str, str] | None = None,
+    def _perform(self, name: str, nonce: str | None, path: dict[str, str] | None = None,
                  body: Any = _NO_BODY, **arguments: Any) -> Any:
         """Perform `name` and render its result as agavepy returns it. A `body` is decoded
         as the server decodes what agavepy sends, then read by the dialect."""
-        op = operation(name)
+        op = BY_NAME[name]
         read = None
         if body is not _NO_BODY:
             decoded = None if body is None and op.body in OPTIONAL_BODIES else \
                 _json_body(body, describe_body(op.body or "state"))
             read = functools.partial(self._dialect.read_body, op, decoded)
-        result = perform(self._service, name, self._as(nonce), path, read, **arguments)
+        result = perform(self._service, op, self._as(nonce), path, read, **arguments)
         return as_model(self._dialect.render(op.result, result, self._service.options.api_server))
 
     # -- actors ----------------------------------------------------------------------

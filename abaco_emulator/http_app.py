@@ -148,7 +148,7 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
         if op.body is not None and op.body != "message":
             decoded = json_body(describe_body(op.body))
             read = lambda: dialect.read_body(op, decoded)  # noqa: E731 - read after authorization
-        result = perform(service, op.name, caller, path, read, **_query_arguments(op))
+        result = perform(service, op, caller, path, read, **_query_arguments(op))
         if op.result == "raw":
             return Response(result, status=200, content_type="application/octet-stream")
         if op.name == "sendMessage" and is_true(request.args.get("_abaco_synchronous")):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable
 
 from .auth import Caller
 from .models import RESERVED_ALIASES, Level
@@ -168,13 +168,13 @@ def werkzeug_path(path: str) -> str:
     return re.sub(r"{([a-z_]+)}", r"<\1>", path)
 
 
-def perform(service: "ActorsService", name: str, caller: Caller, path: Mapping[str, str] | None = None,
+def perform(service: "ActorsService", op: Operation, caller: Caller, path: dict[str, str] | None = None,
             body: Callable[[], Any] | None = None, **arguments: Any) -> Any:
-    """Perform operation `name` for `caller`: the service authorizes what `path` names,
-    then the `body` is read (a callable: the transport's dialect parses it, after the
-    authorization, as Abaco's handlers parse theirs) and the operation's method runs."""
-    op = operation(name)
-    parameters = dict(path or {})
+    """Perform `op` for `caller`: the service authorizes what `path` names (the parameter
+    naming it is used up: give a dict of this call's own), then the `body` is read (a
+    callable: the transport's dialect parses it, after the authorization, as Abaco's
+    handlers parse theirs) and the operation's method runs."""
+    parameters = {} if path is None else path
     access = service.authorize(op.target, op.level, caller, parameters)
     if body is not None:
         arguments["body"] = body()

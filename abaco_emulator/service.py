@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any, Mapping, TypeVar
+from typing import Any, Callable, Mapping, NamedTuple, TypeVar
 
 from . import models
 from .auth import DEFAULT_TENANT, Caller
@@ -51,9 +51,10 @@ class ServiceOptions:
     reserved_aliases: frozenset[str] = models.RESERVED_ALIASES
 
 
-@dataclass(frozen=True)
-class Access:
-    """An authorized request: who asked, who acts, and the records its path names."""
+class Access(NamedTuple):
+    """An authorized request: who asked, who acts, and the records its path names.
+
+    A NamedTuple: one is made per request, and a tuple is the cheapest record to make."""
 
     requester: Caller                  # who sent the request
     caller: Caller                     # who acts: the requester, or the owner of the nonce used
@@ -394,7 +395,7 @@ class ActorsService:
         return self._worker(access.actor, worker_id)
 
     def _worker(self, actor: ActorRecord, worker_id: str) -> WorkerRecord:
-        return _of_actor(self.store.workers, worker_id, actor, NotFound("Worker not found."))
+        return _of_actor(self.store.workers, worker_id, actor, lambda: NotFound("Worker not found."))
 
     def delete_worker(self, access: Access, worker_id: str) -> None:
         self._worker(access.actor, worker_id)
@@ -446,7 +447,7 @@ class ActorsService:
         return nonce
 
     def _nonce(self, actor: ActorRecord, nonce_id: str) -> NonceRecord:
-        return _of_actor(self.store.nonces, nonce_id, actor, BadRequest("Nonce not found."))
+        return _of_actor(self.store.nonces, nonce_id, actor, lambda: BadRequest("Nonce not found."))
 
     def get_nonce(self, access: Access, nonce_id: str) -> NonceRecord:
         return self._nonce(access.actor, nonce_id)
@@ -534,13 +535,11 @@ class ActorsService:
             "total_cpu": totals["cpu"],
             "total_io": totals["io"],
             "total_runtime": totals["runtime"],
-            "executions": [{"id": e["id"], "status": e["status"], "start_time": e.get("start_time"),
-                            "finish_time": e.get("finish_time"),
-                            "message_received_time": e.get("message_received_time")} for e in page],
+            "executions": page,  # whole records: a dialect shows the fields of a summary
         }
 
     def _execution(self, actor: ActorRecord, execution_id: str) -> ExecutionRecord:
-        return _of_actor(self.store.executions, execution_id, actor, BadRequest(
+        return _of_actor(self.store.executions, execution_id, actor, lambda: BadRequest(
             f"No executions found with actor id of {actor['id']} and execution id of {execution_id}."))
 
     def get_execution(self, access: Access, execution_id: str) -> ExecutionRecord:
@@ -603,12 +602,12 @@ class ActorsService:
 R = TypeVar("R", bound=Mapping[str, object])
 
 
-def _of_actor(records: Collection[R], key: str, actor: ActorRecord, missing: AbacoError) -> R:
-    """The record `key` of `records` if it is one of `actor`'s; else `missing` is raised (an id of
-    another actor's record is as unknown as one that does not exist)."""
+def _of_actor(records: Collection[R], key: str, actor: ActorRecord, missing: Callable[[], AbacoError]) -> R:
+    """The record `key` of `records` if it is one of `actor`'s; else the error `missing()` makes
+    is raised (an id of another actor's record is as unknown as one that does not exist)."""
     record = records.get(key) if isinstance(key, str) else None
     if record is None or record["actor_id"] != actor["id"]:
-        raise missing
+        raise missing()
     return record
 
 

@@ -17,6 +17,7 @@ accumulates executions:
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -315,32 +316,20 @@ R = TypeVar("R")
 
 
 class Collection(Generic[R]):
-    """One kind of record of a `Store`, typed: `store.actors.get(actor_id)` is an ActorRecord."""
+    """One kind of record of a `Store`, typed: `store.actors.get(actor_id)` is an ActorRecord.
+
+    Its methods are the store's own, bound to the kind (no wrapper call on every read)."""
 
     def __init__(self, store: "Store", kind: str) -> None:
-        self._store = store
         self.kind = kind
-
-    def insert(self, record: R) -> None:
-        self._store.insert(self.kind, cast(Mapping[str, Any], record))
-
-    def get(self, key: str) -> R | None:
-        return cast("R | None", self._store.get(self.kind, key))
-
-    def update(self, key: str, fields: Mapping[str, Any]) -> R:
-        return cast(R, self._store.update(self.kind, key, fields))
-
-    def delete(self, key: str) -> bool:
-        return self._store.delete(self.kind, key)
-
-    def all(self) -> list[R]:
-        return cast("list[R]", self._store.all(self.kind))
-
-    def by_actor(self, actor_id: str, skip: int = 0, limit: int | None = None) -> list[R]:
-        return cast("list[R]", self._store.by_actor(self.kind, actor_id, skip, limit))
-
-    def count_by_actor(self, actor_id: str) -> int:
-        return self._store.count_by_actor(self.kind, actor_id)
+        self.insert: Callable[[R], None] = functools.partial(store.insert, kind)
+        self.get: Callable[[str], R | None] = functools.partial(store.get, kind)  # type: ignore[assignment]
+        self.update: Callable[[str, Mapping[str, Any]], R] = \
+            functools.partial(store.update, kind)  # type: ignore[assignment]
+        self.delete: Callable[[str], bool] = functools.partial(store.delete, kind)
+        self.all: Callable[[], list[R]] = functools.partial(store.all, kind)  # type: ignore[assignment]
+        self.by_actor: Callable[..., list[R]] = functools.partial(store.by_actor, kind)  # type: ignore[assignment]
+        self.count_by_actor: Callable[[str], int] = functools.partial(store.count_by_actor, kind)
 
 
 class Store:

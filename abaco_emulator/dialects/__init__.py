@@ -24,7 +24,7 @@ class Dialect(ABC):
     @abstractmethod
     def render(self, kind: str, value: Any, api_server: str) -> Any:
         """An operation's result (`Operation.result` names its kind) as the wire shows it;
-        `api_server` is the base URL of its `_links`."""
+        `api_server` is the base URL of its `_links` (without a trailing slash)."""
 
     @abstractmethod
     def envelope(self, result: Any, message: str) -> dict[str, Any]:

@@ -66,7 +66,7 @@ class AbacoV2(Dialect):
     # -- answers -----------------------------------------------------------------------
     def render(self, kind: str, value: Any, api_server: str) -> Any:
         renderer = self._renderers.get(kind)
-        return value if renderer is None else renderer(value, api_server.rstrip("/"))
+        return value if renderer is None else renderer(value, api_server)
 
     @staticmethod
     def _url(base: str, *parts: str) -> str:
@@ -102,7 +102,10 @@ class AbacoV2(Dialect):
     def _executions_summary(self, summary: Mapping[str, Any], base: str) -> dict[str, Any]:
         out = {to_camel(key): value for key, value in summary.items() if key != "executions"}
         out["apiServer"] = base
-        out["executions"] = [{to_camel(key): value for key, value in e.items()} for e in summary["executions"]]
+        out["executions"] = [{"id": e["id"], "status": e["status"], "startTime": e.get("start_time"),
+                              "finishTime": e.get("finish_time"),
+                              "messageReceivedTime": e.get("message_received_time")}
+                             for e in summary["executions"]]
         out["_links"] = {
             "self": self._url(base, summary["actor_id"], "executions"),
             "owner": self._owner_url(base, summary["owner"]),

@@ -28,7 +28,8 @@ from typing import Any, Iterable, Protocol
 from abaco_emulator import AbacoEmulator, AttrDict, agave_client, serve
 from abaco_emulator.engine import Engine
 from abaco_emulator.server import EmulatorServer
-from abaco_emulator.service import ActorsService, Caller
+from abaco_emulator.auth import Caller
+from abaco_emulator.service import ActorsService
 from abaco_emulator.store import Store
 
 IN_PROCESS = "in-process"
@@ -100,7 +101,7 @@ class AgavepyTransport:
         self.roles = frozenset(roles)
         token = token_for(name, self.roles)
         emulator = server.emulator
-        emulator.service.add_token(token, Caller(name, self.roles, emulator.service.options.tenant))
+        emulator.tokens.add(token, Caller(name, self.roles, emulator.service.options.tenant))
         self.actors = clients.client(server.url, token).actors
 
     @classmethod

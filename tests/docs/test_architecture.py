@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "abaco_emulator"
+PACKAGE = Path(__file__).resolve().parents[2] / "abaco_emulator"
 
 # Top to bottom; a module may import its own layer and the layers below it.
 LAYERS: list[tuple[str, set[str]]] = [
