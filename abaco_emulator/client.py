@@ -124,7 +124,7 @@ class ActorsClient:
                 _json_body(body, describe_body(op.body or "state"))
             read = functools.partial(self._dialect.read_body, op, decoded)
         result = perform(self._service, op, self._as(nonce), path, read, **arguments)
-        return as_model(self._dialect.render(op.result, result, self._service.options.api_server))
+        return as_model(self._dialect.renderers[op.result](result, self._service.options.api_server))
 
     # -- actors ----------------------------------------------------------------------
     @_agavepy_method

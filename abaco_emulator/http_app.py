@@ -152,8 +152,8 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
         if op.result == "raw":
             return Response(result, status=200, content_type="application/octet-stream")
         if op.name == "sendMessage" and is_true(request.args.get("_abaco_synchronous")):
-            return synchronous(result["execution_id"], path["actor_id"])
-        return json_response(dialect.envelope(dialect.render(op.result, result, service.options.api_server),
+            return synchronous(result["execution_id"], result["actor_id"])
+        return json_response(dialect.envelope(dialect.renderers[op.result](result, service.options.api_server),
                                               op.message))
 
     def synchronous(execution_id: str, actor_id: str) -> Response:

@@ -66,9 +66,14 @@ class Level(IntEnum):
     @classmethod
     def parse(cls, value: Any) -> "Level":
         """The level named by `value`; raises ValueError for anything else."""
-        if isinstance(value, str) and value.upper() in cls.__members__:
-            return cls[value.upper()]
-        raise ValueError(value)
+        level = _LEVELS_BY_NAME.get(value.upper()) if isinstance(value, str) else None
+        if level is None:
+            raise ValueError(value)
+        return level
+
+
+# Level.parse runs on every permission check: a dict, not the Enum's own name lookup.
+_LEVELS_BY_NAME = {level.name: level for level in Level}
 
 
 _ID_BYTE_LIMIT = 256 - 256 % len(_ID_ALPHABET)  # bytes at or above it would bias the choice

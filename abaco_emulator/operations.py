@@ -179,4 +179,6 @@ def perform(service: "ActorsService", op: Operation, caller: Caller, path: dict[
     if body is not None:
         arguments["body"] = body()
     method: Callable[..., Any] = getattr(service, op.service)
-    return method(access, **parameters, **arguments)
+    if arguments:
+        parameters.update(arguments)
+    return method(access, **parameters)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, NamedTuple, TypeVar
+from typing import Any, Mapping, NamedTuple, TypeVar
 
 from . import models
 from .auth import DEFAULT_TENANT, Caller
@@ -58,20 +58,21 @@ class Access(NamedTuple):
 
     requester: Caller                  # who sent the request
     caller: Caller                     # who acts: the requester, or the owner of the nonce used
-    identifier: str | None = None      # the actor id or alias as the path gave it
-    found: ActorRecord | None = None   # the actor it names
+    identifier: str | None             # the actor id or alias as the path gave it
+    # The actor it names. Read on every request, so a field, not a checked property: the
+    # methods of operations that name no actor (`NO_ACTOR`) never read it.
+    actor: ActorRecord
     alias: AliasRecord | None = None   # the alias it names, on alias routes
-
-    @property
-    def actor(self) -> ActorRecord:
-        if self.found is None:
-            raise RuntimeError("this operation names no actor")
-        return self.found
 
     @property
     def by_alias(self) -> bool:
         """Whether the path named the actor by an alias."""
-        return self.found is not None and self.identifier != self.found["id"]
+        return self.identifier != self.actor["id"]
+
+
+# What `Access.actor` is for operations that name no actor (creating or listing actors,
+# aliases, search): a record with no fields, never read.
+NO_ACTOR: ActorRecord = {}  # type: ignore[typeddict-item]
 
 
 class ActorsService:
@@ -87,11 +88,11 @@ class ActorsService:
         """Resolve and authorize the record a path names (`target`, see operations.py) at
         `level`; the path parameter that named it is used up."""
         if target is None or level is None:
-            return Access(caller, caller)
+            return Access(caller, caller, None, NO_ACTOR)
         if target == "alias":
             alias = path.pop("alias")
             record = self._alias_record(alias)
-            return Access(caller, self._authorize(caller, alias, alias, level), alias, alias=record)
+            return Access(caller, self._authorize(caller, alias, alias, level), alias, NO_ACTOR, record)
         identifier = path.pop("alias" if "alias" in path else "actor_id")
         actor = self._actor(identifier)
         resource = actor["id"]
@@ -395,7 +396,7 @@ class ActorsService:
         return self._worker(access.actor, worker_id)
 
     def _worker(self, actor: ActorRecord, worker_id: str) -> WorkerRecord:
-        return _of_actor(self.store.workers, worker_id, actor, lambda: NotFound("Worker not found."))
+        return _of_actor(self.store.workers, worker_id, actor, NotFound, "Worker not found.")
 
     def delete_worker(self, access: Access, worker_id: str) -> None:
         self._worker(access.actor, worker_id)
@@ -447,7 +448,7 @@ class ActorsService:
         return nonce
 
     def _nonce(self, actor: ActorRecord, nonce_id: str) -> NonceRecord:
-        return _of_actor(self.store.nonces, nonce_id, actor, lambda: BadRequest("Nonce not found."))
+        return _of_actor(self.store.nonces, nonce_id, actor, BadRequest, "Nonce not found.")
 
     def get_nonce(self, access: Access, nonce_id: str) -> NonceRecord:
         return self._nonce(access.actor, nonce_id)
@@ -539,8 +540,8 @@ class ActorsService:
         }
 
     def _execution(self, actor: ActorRecord, execution_id: str) -> ExecutionRecord:
-        return _of_actor(self.store.executions, execution_id, actor, lambda: BadRequest(
-            f"No executions found with actor id of {actor['id']} and execution id of {execution_id}."))
+        return _of_actor(self.store.executions, execution_id, actor, BadRequest,
+                         "No executions found with actor id of {actor_id} and execution id of {key}.")
 
     def get_execution(self, access: Access, execution_id: str) -> ExecutionRecord:
         return self._execution(access.actor, execution_id)
@@ -602,12 +603,13 @@ class ActorsService:
 R = TypeVar("R", bound=Mapping[str, object])
 
 
-def _of_actor(records: Collection[R], key: str, actor: ActorRecord, missing: Callable[[], AbacoError]) -> R:
-    """The record `key` of `records` if it is one of `actor`'s; else the error `missing()` makes
-    is raised (an id of another actor's record is as unknown as one that does not exist)."""
+def _of_actor(records: Collection[R], key: str, actor: ActorRecord, missing: type[AbacoError], message: str) -> R:
+    """The record `key` of `records` if it is one of `actor`'s; else `missing` with `message`
+    (formatted with `actor_id` and `key`) is raised: an id of another actor's record is as
+    unknown as one that does not exist."""
     record = records.get(key) if isinstance(key, str) else None
     if record is None or record["actor_id"] != actor["id"]:
-        raise missing()
+        raise missing(message.format(actor_id=actor["id"], key=key))
     return record
 
 

@@ -17,7 +17,6 @@ accumulates executions:
 """
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import os
@@ -112,7 +111,7 @@ class _JournalStorage(Storage):
         self.data: dict[str, dict[str, Any]] = {}
         self._pending: list[str] = []
         self._written_seq = 0
-        self._synced_seq = 0
+        self.synced_seq = 0
         self._sync_lock = threading.RLock()  # re-entered by close() under Store.close
         self._journal: IO[str] | None = None
         self._journal_error: OSError | None = None  # a failed journal write: see _append
@@ -231,16 +230,13 @@ class _JournalStorage(Storage):
     def written_seq(self) -> int:
         return self._written_seq
 
-    @property
-    def synced_seq(self) -> int:
-        return self._synced_seq
 
     def sync(self, seq: int, take_pending: Callable[[], tuple[list[str], int]]) -> None:
         """Make every change up to `seq` durable; one fsync serves all waiting writers."""
         if not self.path:
             return
         with self._sync_lock:
-            if self._synced_seq >= seq:
+            if self.synced_seq >= seq:
                 return
             if self._journal is None:  # closed: a change made now cannot be saved, say so
                 raise StoreError(f"the database file {self.path} is closed: the change was not saved")
@@ -251,7 +247,7 @@ class _JournalStorage(Storage):
         lines, upto = take_pending()
         if lines or self._journal_error:
             self._append(lines)
-        self._synced_seq = max(self._synced_seq, upto)
+        self.synced_seq = max(self.synced_seq, upto)
 
     def _append(self, lines: list[str]) -> None:
         """Write and fsync journal lines. A failure is kept: the lines it lost may hold
@@ -316,20 +312,33 @@ R = TypeVar("R")
 
 
 class Collection(Generic[R]):
-    """One kind of record of a `Store`, typed: `store.actors.get(actor_id)` is an ActorRecord.
-
-    Its methods are the store's own, bound to the kind (no wrapper call on every read)."""
+    """One kind of record of a `Store`, typed: `store.actors.get(actor_id)` is an ActorRecord."""
 
     def __init__(self, store: "Store", kind: str) -> None:
+        self._store = store
         self.kind = kind
-        self.insert: Callable[[R], None] = functools.partial(store.insert, kind)
-        self.get: Callable[[str], R | None] = functools.partial(store.get, kind)  # type: ignore[assignment]
-        self.update: Callable[[str, Mapping[str, Any]], R] = \
-            functools.partial(store.update, kind)  # type: ignore[assignment]
-        self.delete: Callable[[str], bool] = functools.partial(store.delete, kind)
-        self.all: Callable[[], list[R]] = functools.partial(store.all, kind)  # type: ignore[assignment]
-        self.by_actor: Callable[..., list[R]] = functools.partial(store.by_actor, kind)  # type: ignore[assignment]
-        self.count_by_actor: Callable[[str], int] = functools.partial(store.count_by_actor, kind)
+
+    # The store's records are the kind's TypedDicts; the ignores say so without a cast call.
+    def insert(self, record: R) -> None:
+        self._store.insert(self.kind, record)  # type: ignore[arg-type]
+
+    def get(self, key: str) -> R | None:
+        return self._store.get(self.kind, key)  # type: ignore[return-value]
+
+    def update(self, key: str, fields: Mapping[str, Any]) -> R:
+        return self._store.update(self.kind, key, fields)  # type: ignore[return-value]
+
+    def delete(self, key: str) -> bool:
+        return self._store.delete(self.kind, key)
+
+    def all(self) -> list[R]:
+        return self._store.all(self.kind)  # type: ignore[return-value]
+
+    def by_actor(self, actor_id: str, skip: int = 0, limit: int | None = None) -> list[R]:
+        return self._store.by_actor(self.kind, actor_id, skip, limit)  # type: ignore[return-value]
+
+    def count_by_actor(self, actor_id: str) -> int:
+        return self._store.count_by_actor(self.kind, actor_id)
 
 
 class Store:
@@ -345,7 +354,8 @@ class Store:
         self._durable_seq = 0  # the last change a durable transaction made (see _settled)
         self._db = _Database(storage=_JournalStorage, path=path)
         self._storage = cast(_JournalStorage, self._db.storage)
-        self._doc_ids: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
+        # kind -> record key -> TinyDB's document id, as the str its tables are keyed by
+        self._doc_ids: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
         # kind -> the indexed field's value (an actor id) -> the keys of its records, in order
         self._index: dict[str, dict[Any, dict[str, None]]] = {kind: {} for kind in _INDEXED_BY}
         self._sums: dict[str, dict[Any, dict[str, int]]] = {kind: {} for kind in _SUMMED}
@@ -353,6 +363,8 @@ class Store:
             raw = self._storage.raw_table(kind)
             for doc_id in sorted(raw, key=int):
                 self._remember(kind, int(doc_id), raw[doc_id])
+        # The stored tables, one per kind (read directly: reads are on every request).
+        self._data = {kind: self._storage.raw_table(kind) for kind in KINDS}
         self.actors: Collection[ActorRecord] = Collection(self, "actors")
         self.executions: Collection[ExecutionRecord] = Collection(self, "executions")
         self.workers: Collection[WorkerRecord] = Collection(self, "workers")
@@ -370,7 +382,7 @@ class Store:
 
     def _remember(self, kind: str, doc_id: int, record: Mapping[str, Any]) -> None:
         key = self.key_of(kind, record)
-        self._doc_ids[kind][key] = doc_id
+        self._doc_ids[kind][key] = str(doc_id)
         field = _INDEXED_BY.get(kind)
         if field:
             self._index[kind].setdefault(record.get(field), {})[key] = None
@@ -418,9 +430,9 @@ class Store:
     def _settled(self) -> None:
         """Before a read outside a transaction: wait until every durable write it could see
         is on disk, so nobody is shown a change (an execution COMPLETE) that a crash
-        could still take back. Usually it is already, or one shared fsync away."""
-        if (self.path and self._storage.synced_seq < self._durable_seq
-                and not getattr(self._local, "depth", 0)):
+        could still take back. Usually it is already, or one shared fsync away. Readers
+        call it only when `synced_seq < _durable_seq` (never, in memory): reads are hot."""
+        if self.path and not getattr(self._local, "depth", 0):
             self._storage.sync(self._durable_seq, self._take_pending)
 
     def _take_pending(self) -> tuple[list[str], int]:
@@ -437,28 +449,29 @@ class Store:
             self._remember(kind, doc_id, record)
 
     def get(self, kind: str, key: str) -> dict[str, Any] | None:
-        self._settled()
+        if self._storage.synced_seq < self._durable_seq:
+            self._settled()
         with self._lock:
             doc_id = self._doc_ids[kind].get(key)
             if doc_id is None:
                 return None
-            return dict(self._storage.raw_table(kind)[str(doc_id)])
+            return dict(self._data[kind][doc_id])
 
     def update(self, kind: str, key: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Change some fields of a record; returns the new record. KeyError if missing."""
         with self.transaction():
             doc_id = self._doc_ids[kind][key]
-            before = dict(self._storage.raw_table(kind)[str(doc_id)])
+            before = dict(self._data[kind][doc_id])
             field = _INDEXED_BY.get(kind)
             moved = field is not None and field in fields and fields[field] != before.get(field)
             if moved:
                 self._forget(kind, before)
             else:
                 self._add_to_sums(kind, before, -1)
-            self._db.table(kind).update(fields, doc_ids=[doc_id])
-            record = dict(self._storage.raw_table(kind)[str(doc_id)])
+            self._db.table(kind).update(fields, doc_ids=[int(doc_id)])
+            record = dict(self._data[kind][doc_id])
             if moved:
-                self._remember(kind, doc_id, record)
+                self._remember(kind, int(doc_id), record)
             else:
                 self._add_to_sums(kind, record, 1)
             return record
@@ -468,34 +481,38 @@ class Store:
             record = self.get(kind, key)
             if record is None:
                 return False
-            self._db.table(kind).remove(doc_ids=[self._doc_ids[kind][key]])
+            self._db.table(kind).remove(doc_ids=[int(self._doc_ids[kind][key])])
             self._forget(kind, record)
             return True
 
     def all(self, kind: str) -> list[dict[str, Any]]:
-        self._settled()
+        if self._storage.synced_seq < self._durable_seq:
+            self._settled()
         with self._lock:
-            raw = self._storage.raw_table(kind)
-            return [dict(raw[str(doc_id)]) for doc_id in self._doc_ids[kind].values()]
+            raw = self._data[kind]
+            return [dict(raw[doc_id]) for doc_id in self._doc_ids[kind].values()]
 
     def by_actor(self, kind: str, actor_id: str, skip: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """The records of `kind` that belong to one actor, oldest first (a page of them)."""
-        self._settled()
+        if self._storage.synced_seq < self._durable_seq:
+            self._settled()
         with self._lock:
-            raw = self._storage.raw_table(kind)
+            raw = self._data[kind]
             ids = self._doc_ids[kind]
             keys = self._index[kind].get(actor_id, {})
             end = None if limit is None else skip + limit
-            return [dict(raw[str(ids[key])]) for key in itertools.islice(keys, skip, end)]
+            return [dict(raw[ids[key]]) for key in itertools.islice(keys, skip, end)]
 
     def sums_by_actor(self, kind: str, actor_id: str) -> dict[str, int]:
         """Running totals of the summed fields of one actor's records."""
-        self._settled()
+        if self._storage.synced_seq < self._durable_seq:
+            self._settled()
         with self._lock:
             return dict(self._sums[kind].get(actor_id) or dict.fromkeys(_SUMMED[kind], 0))
 
     def count_by_actor(self, kind: str, actor_id: str) -> int:
-        self._settled()
+        if self._storage.synced_seq < self._durable_seq:
+            self._settled()
         with self._lock:
             return len(self._index[kind].get(actor_id, {}))
 

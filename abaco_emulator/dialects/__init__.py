@@ -10,9 +10,15 @@ service.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from ..operations import Operation
+
+
+def unchanged(value: Any, api_server: str) -> Any:
+    """The renderer of results whose wire shape is the service's own (a state, a permissions
+    map, bytes, nothing)."""
+    return value
 
 
 class Dialect(ABC):
@@ -21,10 +27,10 @@ class Dialect(ABC):
     name: str
     prefixes: tuple[str, ...]  # the path prefixes its routes are served under, longest first
 
-    @abstractmethod
-    def render(self, kind: str, value: Any, api_server: str) -> Any:
-        """An operation's result (`Operation.result` names its kind) as the wire shows it;
-        `api_server` is the base URL of its `_links` (without a trailing slash)."""
+    # For every result kind of the operation table (`Operation.result`), what shows such a
+    # result as the wire shows it, given the result and `api_server`, the base URL of its
+    # `_links` (without a trailing slash). A mapping, not a method: it is used per request.
+    renderers: Mapping[str, Callable[[Any, str], Any]]
 
     @abstractmethod
     def envelope(self, result: Any, message: str) -> dict[str, Any]:

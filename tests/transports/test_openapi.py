@@ -120,3 +120,12 @@ def test_served_document_and_answers_match_its_schemas(server):
     check("/actors/v2/aliases/{alias}", "delete", requests.delete(f"{base}/aliases/doc"))
     check("/actors/v2/search/{search_type}", "get", requests.get(f"{base}/search/executions"))
     check("/actors/v2/{actor_id}", "delete", requests.delete(f"{base}/{actor['id']}"))
+
+
+def test_every_result_kind_of_the_table_has_a_renderer_and_a_schema():
+    from abaco_emulator.openapi import _RESULT_SCHEMAS
+    from abaco_emulator.operations import OPERATIONS
+
+    kinds = {op.result for op in OPERATIONS}
+    assert kinds <= set(AbacoV2().renderers), kinds - set(AbacoV2().renderers)
+    assert kinds <= set(_RESULT_SCHEMAS), kinds - set(_RESULT_SCHEMAS)
