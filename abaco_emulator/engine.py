@@ -30,6 +30,7 @@ from .contract import Message, environment_for
 from .errors import BadRequest, ExecutionTimeout, ImageUnavailable, NotFound, RunnerUnavailable
 from .models import ActorRecord, ExecutionRecord, MessageRecord, WorkerRecord
 from .runners.base import ExecutionSpec, RunOutcome, Runner
+from .runners.output import LogBuffer
 from .schemas import check_json
 from .store import Store
 from .waiting import Deadline
@@ -162,6 +163,7 @@ class Engine:
         self._lock = threading.RLock()
         self._finished = threading.Condition()
         self._running: dict[str, Worker] = {}
+        self._live_logs: dict[str, LogBuffer] = {}  # what running executions wrote so far
         self._removed: set[str] = set()  # deleted actors: a racing send queues nothing for them
         self._closed = False
 
@@ -472,6 +474,8 @@ class Engine:
         token = self.tokens.issue_execution_token(actor["owner"], actor.get("tenant") or self.tenant)
         try:
             spec = self._spec(actor, worker, execution, record, message, token)
+            with self._lock:
+                self._live_logs[message_id] = spec.log
             outcome = self.runner.run(spec)
             status = models.COMPLETE
         except RunnerUnavailable as exc:  # nothing ran: the message waits for the runner
@@ -525,8 +529,9 @@ class Engine:
                 self.store.workers.update(worker.id, {"status": models.WORKER_READY})
             self._publish(EngineEvent("EXECUTION_COMPLETE", actor_id, models.now(), status,
                                       execution_id=execution_id, exit_code=outcome.exit_code))
-        with self._lock:
+        with self._lock:  # after the record: a reader of live logs then finds the stored ones
             self._running.pop(execution_id, None)
+            self._live_logs.pop(execution_id, None)
         with self._finished:
             self._finished.notify_all()
 
@@ -543,6 +548,7 @@ class Engine:
             self._set_worker_status(worker.id, models.WORKER_ERROR)
         with self._lock:
             self._running.pop(message_id, None)
+            self._live_logs.pop(message_id, None)
         self.mailbox(worker.actor_id).put_back(message_id)
         worker.held = True
 
@@ -561,6 +567,13 @@ class Engine:
             self._actor_ready(worker.actor_id, worker.revision)
             return True
         return False
+
+    def live_logs(self, execution_id: str) -> str | None:
+        """What a running execution has written so far; None once it is not running (its
+        logs are then the stored ones). Emulator-only: Abaco shows logs at the end."""
+        with self._lock:
+            log = self._live_logs.get(execution_id)
+        return None if log is None else log.text()
 
     def force_quit(self, execution_id: str) -> None:
         self.runner.stop(execution_id)

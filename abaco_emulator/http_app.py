@@ -25,7 +25,7 @@ from .auth import Caller, identify
 from .contract import RESERVED_QUERY_PARAMETERS, message_from_request
 from .dialects import Dialect
 from .errors import AbacoError, BadRequest, EmulatorError, ExecutionTimeout
-from .operations import (MESSAGE, OPERATIONS, PAGING, ROUTE_WORDS, SEARCH, VERSION_WORDS, Operation, perform,
+from .operations import (EMULATOR_PREFIX, MESSAGE, OPERATIONS, PAGING, ROUTE_WORDS, SEARCH, VERSION_WORDS, Operation, perform,
                          werkzeug_path)
 from .schemas import describe_body
 
@@ -46,7 +46,9 @@ class Route:
     operation: str
 
 
-ROUTES: tuple[Route, ...] = tuple(Route(werkzeug_path(op.path), op.method, op.name) for op in OPERATIONS)
+# Abaco's routes, below each prefix of a dialect (the emulator's own are under EMULATOR_PREFIX).
+ROUTES: tuple[Route, ...] = tuple(Route(werkzeug_path(op.path), op.method, op.name) for op in OPERATIONS
+                                  if not op.emulator_only)
 
 
 # -- parsing -------------------------------------------------------------------------
@@ -183,8 +185,13 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
         bare = prefix != dialect.prefixes[0]
         label = "bare" if bare else dialect.name
         for op in OPERATIONS:
-            app.add_url_rule(prefix + werkzeug_path(op.path), endpoint=f"{label}_{op.name}",
-                             view_func=endpoint(op, bare), methods=[op.method])
+            if not op.emulator_only:
+                app.add_url_rule(prefix + werkzeug_path(op.path), endpoint=f"{label}_{op.name}",
+                                 view_func=endpoint(op, bare), methods=[op.method])
+    for op in OPERATIONS:
+        if op.emulator_only:
+            app.add_url_rule(EMULATOR_PREFIX + werkzeug_path(op.path), endpoint=f"emulator_{op.name}",
+                             view_func=endpoint(op, False), methods=[op.method])
 
     @app.errorhandler(AbacoError)
     def abaco_error(error: AbacoError) -> Response:

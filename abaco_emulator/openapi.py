@@ -126,6 +126,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
     },
     "Logs": {"type": "object", "required": ["logs"], "properties": {"logs": _STRING, "_links": _ref("Links")}},
+    "LiveLogs": {"type": "object", "required": ["logs", "status", "finished"],
+                 "properties": {"logs": _STRING, "status": _STRING, "finished": {"type": "boolean"}}},
     "SearchResult": {
         "type": "object", "required": ["_metadata", "search"],
         "properties": {
@@ -184,7 +186,7 @@ _RESULT_SCHEMAS: dict[str, Any] = {
     "nonce": "Nonce", "nonces": ("array", "Nonce"), "worker": "Worker", "workers": ("array", "Worker"),
     "execution": "Execution", "executions": "ExecutionsSummary", "logs": "Logs", "messages": "MessagesCount",
     "message_sent": "MessageSent", "purged": "MailboxPurged", "state": "State", "permissions": "Permissions",
-    "search": "SearchResult", "none": None, "raw": "raw", "document": "document",
+    "search": "SearchResult", "none": None, "raw": "raw", "document": "document", "live_logs": "LiveLogs",
 }
 
 _ERRORS = {
@@ -254,6 +256,8 @@ def openapi_document(server_url: str = "http://127.0.0.1:5000", prefix: str = "/
     """
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
+        if op.emulator_only:
+            continue
         parameters = [_PATH_PARAMETERS[name] for name in op.parameters] + [_QUERY_PARAMETERS[name]
                                                                             for name in op.query]
         body = _BODY_SCHEMAS[op.body] if op.body else None

@@ -30,6 +30,10 @@ from .models import RESERVED_ALIASES, Level
 if TYPE_CHECKING:
     from .service import ActorsService
 
+# Where the operations Abaco does not have are served (what tests and tools need of an
+# emulator: live logs, the test clock).
+EMULATOR_PREFIX = "/emulator/v1/actors"
+
 # Query parameters an operation reads, by group.
 PAGING = ("limit", "skip", "offset", "q")
 SEARCH = ("limit", "skip", "q", "search", "exactsearch")
@@ -53,6 +57,7 @@ class Operation:
     message: str = "The request was successful"
     public: bool = False        # answered without credentials
     also: tuple[str, ...] = ()  # other names of it (agavepy's sendBinaryMessage is a sendMessage)
+    emulator_only: bool = False  # not Abaco's: served under EMULATOR_PREFIX, not a dialect's prefixes
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -143,6 +148,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("getOneExecutionResult", "GET", "/{actor_id}/executions/{execution_id}/results", "pop_result",
               "Pop the oldest result: raw bytes, no envelope; empty when none are left", "raw",
               target="actor", level=READ),
+    Operation("getLiveLogs", "GET", "/{actor_id}/executions/{execution_id}/logs", "get_live_logs",
+              "Emulator-only: what an execution has written so far, while it runs (Abaco shows logs once "
+              "it ends), with its status", "live_logs", target="actor", level=READ, emulator_only=True),
 )
 
 BY_NAME: dict[str, Operation] = {name: op for op in OPERATIONS for name in (op.name, *op.also)}
@@ -150,7 +158,7 @@ BY_NAME: dict[str, Operation] = {name: op for op in OPERATIONS for name in (op.n
 # The words of fixed first path segments: `/actors/v2/aliases` is never an actor
 # named "aliases", so no alias may be one of them.
 ROUTE_WORDS = frozenset({op.path.split("/")[1] for op in OPERATIONS
-                         if op.path and not op.path.split("/")[1].startswith("{")})
+                         if op.path and not op.path.split("/")[1].startswith("{") and not op.emulator_only})
 # The v2 routes are served under `/actors` too, where `/actors/v2/...` is the longer
 # prefix: there "v2" is not an actor either.
 VERSION_WORDS = frozenset({"v2"})

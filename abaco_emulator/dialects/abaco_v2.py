@@ -152,7 +152,7 @@ class AbacoV2(Dialect):
         "nonce": _nonce, "nonces": _listed(_nonce),
         "alias": _alias, "aliases": _listed(_alias),
         "search": _search,
-        **dict.fromkeys(("state", "permissions", "purged", "none", "raw", "document"), unchanged),
+        **dict.fromkeys(("state", "permissions", "purged", "none", "raw", "document", "live_logs"), unchanged),
     }
 
     def envelope(self, result: Any, message: str) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .output import LogBuffer
+
 KILLED_EXIT_CODE = 137  # what Docker reports for a container killed with SIGKILL; every runner says the same
 
 
@@ -31,6 +33,9 @@ class ExecutionSpec:
     mounts: list[dict[str, Any]] = field(default_factory=list)
     # Called with the new state when an in-process handler updates it.
     update_state: Callable[[Any], None] | None = None
+    # Where the runner writes the execution's output as it comes: the engine reads it while
+    # the execution runs (live logs), and the outcome's logs are its text at the end.
+    log: LogBuffer = field(default_factory=LogBuffer)
 
 
 @dataclass

@@ -192,7 +192,7 @@ class LocalRunner(Runner):
 
     def _run_handler(self, handler: Callable[[AttrDict], Any], spec: ExecutionSpec,
                      running: _Running) -> RunOutcome:
-        log = LogBuffer()
+        log = spec.log
         results = Results(log)
         exit_code = [0]
         cpu = [0]
@@ -233,7 +233,7 @@ class LocalRunner(Runner):
                           final_state=final_state(exit_code[0], started, finished))
 
     def _run_command(self, command: Sequence[str], spec: ExecutionSpec, running: _Running) -> RunOutcome:
-        log = LogBuffer()
+        log = spec.log
         workdir = make_workdir(_WORKDIR_PREFIX)
         receiver: ResultsReceiver | None = None
         try:

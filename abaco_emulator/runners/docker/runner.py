@@ -104,7 +104,7 @@ class DockerRunner(Runner):
                 self._stop_requested.discard(spec.execution_id)
                 running.stopped.set()
         workdir = make_workdir(WORKDIR_PREFIX)
-        log = LogBuffer()
+        log = spec.log
         receiver: ResultsReceiver | None = None
         try:
             receiver = ResultsReceiver(os.path.join(workdir, "results.sock"), log)
