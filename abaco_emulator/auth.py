@@ -25,6 +25,11 @@ JWT_HEADER_PREFIX = "x-jwt-assertion-"
 ENDUSER_CLAIM = "http://wso2.org/claims/enduser"
 ROLE_CLAIM = "http://wso2.org/claims/role"
 ROLE_PREFIX = "Internal/abaco-"
+LIMITED_ROLE = "Internal/abaco-limited"
+# Abaco refuses a caller holding none of its roles ("missing required role"); a JWT
+# without roles counts as Internal/everyone, the user role of Abaco's local-dev.conf.
+EVERYONE_ROLE = "Internal/everyone"
+ABACO_ROLES = frozenset({ADMIN_ROLE, PRIVILEGED_ROLE, "Internal/abaco-user", LIMITED_ROLE, EVERYONE_ROLE})
 EXECUTION_TOKEN_PREFIX = "abaco-actor-"
 
 
@@ -36,6 +41,7 @@ class Caller:
     roles: frozenset[str] = field(default_factory=frozenset)
     tenant: str = DEFAULT_TENANT
     nonce: str | None = None
+    jwt_header: str | None = None  # the gateway JWT's header as received, for `_abaco_jwt_header_name`
 
     @property
     def is_admin(self) -> bool:
@@ -44,6 +50,10 @@ class Caller:
     @property
     def is_privileged(self) -> bool:
         return self.is_admin or PRIVILEGED_ROLE in self.roles
+
+    @property
+    def has_abaco_role(self) -> bool:
+        return not self.roles or not self.roles.isdisjoint(ABACO_ROLES)
 
 
 class TokenRegistry:
@@ -108,8 +118,10 @@ def decode_jwt_claims(token: str) -> dict[str, Any]:
     return claims
 
 
-def caller_from_jwt(header_name: str, token: str, tenant: str) -> Caller:
-    """The user and roles of Abaco's gateway JWT (`X-Jwt-Assertion-<TENANT>`)."""
+def caller_from_jwt(header_name: str, token: str) -> Caller:
+    """The user and roles of Abaco's gateway JWT; the tenant is the header name's suffix,
+    upper-cased (`X-Jwt-Assertion-Dev-Staging` is tenant DEV-STAGING)."""
+    tenant = header_name[len(JWT_HEADER_PREFIX):].upper() or DEFAULT_TENANT
     try:
         claims = decode_jwt_claims(token)
     except ValueError as exc:
@@ -125,7 +137,7 @@ def caller_from_jwt(header_name: str, token: str, tenant: str) -> Caller:
         raise Unauthorized(f"Invalid JWT in header {header_name}: claim {ROLE_CLAIM} must be a "
                            "comma separated string.")
     return Caller(enduser.split("@")[0].strip(),
-                  frozenset(r.strip() for r in roles.split(",") if r.strip()), tenant)
+                  frozenset(r.strip() for r in roles.split(",") if r.strip()), tenant, jwt_header=header_name)
 
 
 def identify(headers: Iterable[tuple[str, str]], query: Mapping[str, str], tokens: TokenRegistry,
@@ -138,12 +150,12 @@ def identify(headers: Iterable[tuple[str, str]], query: Mapping[str, str], token
     tokens are configured (open mode) an unknown bearer token also acts as `default`,
     so that `Agave(api_server=url, token="anything")` works against an open server.
     """
-    tenant = default.tenant
     nonce = query.get("x-nonce")
     if nonce is not None:
         if not nonce.strip():
             raise Unauthorized("Invalid x-nonce: the nonce id is empty.")
-        return Caller(username="", tenant=tenant, nonce=nonce.strip())
+        # The nonce's own tenant is the part of its id before the last "_" (the service reads it).
+        return Caller(username="", tenant=default.tenant, nonce=nonce.strip())
     items = list(headers)
     authorization = next((value for name, value in items if name.lower() == "authorization"), None)
     if authorization is not None:
@@ -158,7 +170,7 @@ def identify(headers: Iterable[tuple[str, str]], query: Mapping[str, str], token
         raise Unauthorized("Invalid or expired access token in the Authorization header.")
     for name, value in items:
         if name.lower().startswith(JWT_HEADER_PREFIX):
-            return caller_from_jwt(name, value, tenant)
+            return caller_from_jwt(name, value)
     if not tokens.has_user_tokens:
         return default
     raise Unauthorized("No credentials: send 'Authorization: Bearer <token>', an X-Jwt-Assertion-<TENANT> "

@@ -23,7 +23,7 @@ from .auth import Caller
 from .contract import BINARY, JSON, message_from_request
 from .dialects import Dialect
 from .errors import AbacoError, BadRequest
-from .operations import BY_NAME, operation, perform
+from .operations import BY_NAME, answer, operation, perform
 from .schemas import OPTIONAL_BODIES, describe_body
 from .service import ActorsService
 
@@ -95,9 +95,14 @@ def _query_int(name: str, value: Any) -> int | None:
     raise BadRequest(f"Invalid query parameter {name}: {value!r} is not an integer.")
 
 
-def _skip(skip: Any, offset: Any) -> int | None:
-    """`skip`, or its synonym `offset` (agavepy 0.9.5 sends `offset`)."""
-    return _query_int("offset", offset) if offset is not None else _query_int("skip", skip)
+def _sent(**given: Any) -> dict[str, Any]:
+    """The query parameters agavepy sends: those given (it sends no default). On Abaco any
+    of them turns a listing into a search; `offset` is a field match there, not paging."""
+    out: dict[str, Any] = {}
+    for name, value in given.items():
+        if value is not None:
+            out[name] = _query_int(name, value) if name in ("limit", "skip", "offset") else value
+    return out
 
 
 class ActorsClient:
@@ -115,22 +120,27 @@ class ActorsClient:
 
     def _perform(self, name: str, nonce: str | None, path: dict[str, str] | None = None,
                  body: Any = _NO_BODY, **arguments: Any) -> Any:
-        """Perform `name` and render its result as agavepy returns it. A `body` is decoded
-        as the server decodes what agavepy sends, then read by the dialect."""
+        """Perform `name` and render its result as agavepy returns it."""
+        return self._answer(name, nonce, path, body, **arguments)[0]
+
+    def _answer(self, name: str, nonce: str | None, path: dict[str, str] | None = None,
+                body: Any = _NO_BODY, **arguments: Any) -> tuple[Any, str]:
+        """Perform `name`: its result as agavepy returns it, and the envelope's message. A
+        `body` is decoded as the server decodes what agavepy sends, then read by the dialect."""
         op = BY_NAME[name]
         read = None
         if body is not _NO_BODY:
             decoded = None if body is None and op.body in OPTIONAL_BODIES else \
                 _json_body(body, describe_body(op.body or "state"))
             read = functools.partial(self._dialect.read_body, op, decoded)
-        result = perform(self._service, op, self._as(nonce), path, read, **arguments)
-        return as_model(self._dialect.renderers[op.result](result, self._service.options.api_server))
+        result, message, kind = answer(op, perform(self._service, op, self._as(nonce), path, read, **arguments))
+        return as_model(self._dialect.renderers[kind](result, self._service.options.api_server)), message
 
     # -- actors ----------------------------------------------------------------------
     @_agavepy_method
-    def list(self, limit: int | None = 100, q: Any = None, skip: int | None = 0, offset: int | None = None,
-             nonce: str | None = None) -> builtins.list[AttrDict]:
-        return self._perform("list", nonce, limit=_query_int("limit", limit), skip=_skip(skip, offset), q=q)
+    def list(self, limit: int | None = None, q: Any = None, skip: int | None = None, offset: int | None = None,
+             nonce: str | None = None) -> Any:
+        return self._perform("list", nonce, params=_sent(limit=limit, skip=skip, offset=offset), q=q)
 
     @_agavepy_method
     def add(self, body: Any = None, nonce: str | None = None) -> AttrDict:
@@ -206,11 +216,11 @@ class ActorsClient:
         return self._perform("listWorkers", nonce, {"actor_id": actorId})
 
     @_agavepy_method
-    def addWorker(self, actorId: str, body: Any = None, limit: int | None = 100, q: Any = None,
-                  skip: int | None = 0, nonce: str | None = None) -> Any:
-        self._perform("addWorker", nonce, {"actor_id": actorId}, body=body)
+    def addWorker(self, actorId: str, body: Any = None, limit: int | None = None, q: Any = None,
+                  skip: int | None = None, nonce: str | None = None) -> Any:
+        _, message = self._answer("addWorker", nonce, {"actor_id": actorId}, body=body)
         # agavepy reads this answer with a model it cannot apply and hands back the envelope.
-        return self._dialect.envelope(None, operation("addWorker").message)
+        return self._dialect.envelope(None, message)
 
     @_agavepy_method
     def getWorker(self, actorId: str, workerId: str, nonce: str | None = None) -> AttrDict:
@@ -256,17 +266,17 @@ class ActorsClient:
 
     # -- search ----------------------------------------------------------------------
     @_agavepy_method
-    def getSearch(self, search_type: str, limit: int | None = 100, q: Any = None, skip: int | None = 0,
+    def getSearch(self, search_type: str, limit: int | None = None, q: Any = None, skip: int | None = None,
                   nonce: str | None = None) -> AttrDict:
-        return self._perform("getSearch", nonce, {"search_type": search_type}, q=q,
-                             limit=_query_int("limit", limit), skip=_query_int("skip", skip))
+        return self._perform("getSearch", nonce, {"search_type": search_type}, params=_sent(limit=limit, skip=skip),
+                             q=q)
 
     # -- executions ------------------------------------------------------------------
     @_agavepy_method
-    def listExecutions(self, actorId: str, limit: int | None = 100, q: Any = None, skip: int | None = 0,
+    def listExecutions(self, actorId: str, limit: int | None = None, q: Any = None, skip: int | None = None,
                        offset: int | None = None, nonce: str | None = None) -> AttrDict:
-        return self._perform("listExecutions", nonce, {"actor_id": actorId}, limit=_query_int("limit", limit),
-                             skip=_skip(skip, offset), q=q)
+        return self._perform("listExecutions", nonce, {"actor_id": actorId},
+                             params=_sent(limit=limit, skip=skip, offset=offset), q=q)
 
     @_agavepy_method
     def getExecution(self, actorId: str, executionId: str, nonce: str | None = None) -> AttrDict:
@@ -284,9 +294,10 @@ class ActorsClient:
         return response
 
     @_agavepy_method
-    def getExecutionLogs(self, actorId: str, executionId: str, limit: int | None = 100, q: Any = None,
-                         skip: int | None = 0, nonce: str | None = None) -> AttrDict:
-        return self._perform("getExecutionLogs", nonce, {"actor_id": actorId, "execution_id": executionId})
+    def getExecutionLogs(self, actorId: str, executionId: str, limit: int | None = None, q: Any = None,
+                         skip: int | None = None, nonce: str | None = None) -> AttrDict:
+        return self._perform("getExecutionLogs", nonce, {"actor_id": actorId, "execution_id": executionId},
+                             params=_sent(limit=limit, skip=skip, q=q))
 
 
 METHODS = tuple(name for name, value in vars(ActorsClient).items() if hasattr(value, "operation"))

@@ -20,8 +20,9 @@ BINARY_OMITTED = "binary - omitted"
 UNSERIALIZABLE = ("message POST body could not be serialized. "
                   "Pass JSON data or use the message attribute.")
 
-# Query parameters of a message POST that are not environment variables.
-RESERVED_QUERY_PARAMETERS = frozenset({"x-nonce", "_abaco_synchronous", "environment"})
+# Query parameters of a message POST that are not environment variables (Abaco passes
+# every other one, x-nonce and _abaco_synchronous included).
+RESERVED_QUERY_PARAMETERS = frozenset({"message"})
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,11 @@ class Message:
 
 
 def message_from_json(value: Any) -> Message:
-    """A JSON request body: `{"message": text}` is a string message, anything else JSON."""
-    if isinstance(value, dict) and "message" in value:
-        text = value["message"]
-        if not isinstance(text, str):
-            raise BadRequest("Invalid message: field 'message' must be a string, "
-                             f"not {type(text).__name__}. Send other JSON without the message key.")
-        return Message(STR, text=text)
+    """A JSON request body, as Abaco reads it: a `message` field (parsed with type=str, so an
+    object becomes its Python repr) is a string message; without one (or with an empty
+    one) the whole body is a JSON message."""
+    if isinstance(value, dict) and value.get("message") not in (None, ""):
+        return Message(STR, text=str(value["message"]))
     if not isinstance(value, (dict, list)):
         raise BadRequest(UNSERIALIZABLE)
     check_depth(value, "message")
@@ -72,22 +71,23 @@ def message_from_json(value: Any) -> Message:
 
 
 def message_from_request(content_type: str | None, body: bytes, form_message: str | None = None) -> Message:
-    """A message POST as the service receives it, whichever transport carried it."""
+    """A message POST as the service receives it, whichever transport carried it
+    (Abaco's MessagesResource.validate_post)."""
     media = (content_type or "").split(";")[0].strip().lower()
+    if form_message:
+        return Message(STR, text=form_message)
     if media == BINARY:
         return Message(BINARY, data=bytes(body))
-    if form_message is not None:
-        return Message(STR, text=form_message)
-    if media == JSON or (not media and body):
-        try:
-            value = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise BadRequest(UNSERIALIZABLE) from None
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadRequest(UNSERIALIZABLE) from None
+    if media == JSON or not media:
         return message_from_json(value)
-    if not body:
-        raise BadRequest("Invalid message: the request has no message. "
-                         "Send JSON such as {\"message\": \"...\"}, a form field 'message', or binary data.")
-    raise BadRequest(UNSERIALIZABLE)
+    # Another type whose body is JSON: Abaco takes the value itself as a string message.
+    if isinstance(value, (dict, list)):
+        check_depth(value, "message")
+    return Message(STR, text=value if isinstance(value, str) else str(value))
 
 
 def environment_for(actor: Mapping[str, Any], message: Message, message_environment: Mapping[str, str],
@@ -101,16 +101,16 @@ def environment_for(actor: Mapping[str, Any], message: Message, message_environm
         "_abaco_username": username,
         "_abaco_api_server": api_server,
         "_abaco_execution_id": execution_id,
+        # (agavepy's and tapipy's get_context() read "_abaco_Content-Type", which Abaco
+        # does not set: their content_type is None there, and so it is here.)
         "_abaco_Content_Type": message.content_type,
-        # Abaco sets the name above while agavepy's get_context() reads this one.
-        "_abaco_Content-Type": message.content_type,
         "_abaco_actor_revision": str(actor.get("revision", 1)),
         "_abaco_access_token": access_token,
         "_abaco_actor_dbid": actor["db_id"],
         "_abaco_actor_id": actor["id"],
         "_abaco_worker_id": worker_id,
         "_abaco_container_repo": actor["image"],
-        "_abaco_actor_state": json.dumps(state) if state is not None else "{}",
+        "_abaco_actor_state": _text(state if state is not None else {}),
         "_abaco_actor_name": actor.get("name") or "None",
     })
     if message.content_type != BINARY:
@@ -121,4 +121,5 @@ def environment_for(actor: Mapping[str, Any], message: Message, message_environm
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+    """A variable's value as docker-py writes `{key}={value}`: str(), so a dict is its Python repr."""
+    return value if isinstance(value, str) else str(value)

@@ -95,9 +95,9 @@ class AbacoEmulator(_View):
                                   docker_client=docker_client)
         self.store = Store(db_path)
         self.tokens = TokenRegistry()
-        self.engine = Engine(self.store, self.runner, self.tokens, tenant=tenant, max_run_time=max_run_time)
-        options = ServiceOptions(tenant=tenant, allow_privileged=allow_privileged, allow_mounts=allow_mounts,
-                                 reserved_aliases=RESERVED_WORDS)
+        self.engine = Engine(self.store, self.runner, self.tokens, tenant=tenant, max_run_time=max_run_time,
+                             allow_privileged=allow_privileged)
+        options = ServiceOptions(tenant=tenant, allow_mounts=allow_mounts, reserved_aliases=RESERVED_WORDS)
         self.service = ActorsService(self.store, self.engine, options)
         if api_server:
             self.set_api_server(api_server)

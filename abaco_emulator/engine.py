@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping
 from . import models
 from .auth import TokenRegistry
 from .contract import Message, environment_for
-from .errors import BadRequest, ExecutionTimeout, ImageUnavailable, NotFound, RunnerUnavailable
+from .errors import BadRequest, ExecutionTimeout, ImageUnavailable, NotFound, PrivilegedRefused, RunnerUnavailable
 from .models import ActorRecord, ExecutionRecord, MessageRecord, WorkerRecord
 from .runners.base import ExecutionSpec, RunOutcome, Runner
 from .runners.output import LogBuffer
@@ -63,13 +63,17 @@ class Mailbox:
     """The queued message ids of one actor, oldest first, with a wake-up for workers.
 
     A message taken by a worker stays counted (`in_flight`) until the worker calls
-    `done()`, so that `Engine.drain` never sees a gap between the two.
+    `done()`, so that `Engine.drain` never sees a gap between the two. An `exclusive`
+    mailbox (a stateful actor's) hands out no message while one is in flight: its
+    messages run one at a time, in order, however many workers the actor has (admins
+    may give it several, as on Abaco) and across an update that replaces its worker.
     """
 
     def __init__(self) -> None:
         self._queue: deque[str] = deque()
         self._cond = threading.Condition()
         self.in_flight = 0
+        self.exclusive = False
 
     def put(self, message_id: str) -> None:
         with self._cond:
@@ -86,7 +90,7 @@ class Mailbox:
         """The next message id, waiting for one; None once `stopping()` is true."""
         with self._cond:
             while not stopping():
-                if self._queue:
+                if self._queue and not (self.exclusive and self.in_flight):
                     self.in_flight += 1
                     return self._queue.popleft()
                 self._cond.wait()
@@ -96,6 +100,8 @@ class Mailbox:
         """The message last taken by a worker is recorded (finished or dropped)."""
         with self._cond:
             self.in_flight -= 1
+            if self.exclusive:
+                self._cond.notify()  # the next message may go now
 
     def purge(self) -> list[str]:
         with self._cond:
@@ -114,8 +120,7 @@ class Worker(threading.Thread):
     """One worker of an actor: a thread that serves the actor's mailbox (`Engine._serve`)
     one message at a time until it is stopped."""
 
-    def __init__(self, serve: Callable[["Worker"], None], actor_id: str, revision: int,
-                 predecessors: tuple["Worker", ...] = ()) -> None:
+    def __init__(self, serve: Callable[["Worker"], None], actor_id: str, revision: int) -> None:
         self.id = models.new_id()
         super().__init__(name=f"abaco-worker-{self.id}", daemon=True)
         self._serve = serve
@@ -124,9 +129,6 @@ class Worker(threading.Thread):
         self.stop_requested = threading.Event()
         self.current: str | None = None
         self.held = False  # its last message went back to the mailbox: the runner is away
-        # Stopped workers it replaces; for a stateful actor it takes no message until
-        # they have finished the execution they were running.
-        self.predecessors = predecessors
 
     @property
     def stopping(self) -> bool:
@@ -144,8 +146,9 @@ class Engine:
     """Owns the mailboxes and workers of every actor and records their executions."""
 
     def __init__(self, store: Store, runner: Runner, tokens: TokenRegistry, *, tenant: str,
-                 max_run_time: float | None = None) -> None:
+                 max_run_time: float | None = None, allow_privileged: bool = False) -> None:
         self.store = store
+        self.allow_privileged = allow_privileged
         self.runner = runner
         self.tokens = tokens
         self.tenant = tenant
@@ -266,23 +269,23 @@ class Engine:
     def start_actor(self, actor_id: str) -> None:
         self.add_workers(actor_id, 1)
 
-    def add_workers(self, actor_id: str, count: int, replacing: list[Worker] | None = None) -> list[str]:
-        """Start `count` workers. Those of a stateful actor that replace `replacing`
-        (stopped, perhaps still running an execution) wait for them: its messages run
-        one at a time, in order, across an update or a deleted worker too."""
+    def add_workers(self, actor_id: str, count: int) -> list[str]:
+        """Start `count` workers (a stateful actor's take its messages one at a time, see Mailbox)."""
         actor = self.store.actors.get(actor_id)
         started: list[str] = []
         with self._lock:
             if self._closed or actor is None:  # closed, or the actor was deleted meanwhile
                 return started
-            predecessors = () if actor["stateless"] else tuple(replacing or ())
+            self.mailbox(actor_id).exclusive = not actor["stateless"]
             for _ in range(count):
-                worker = Worker(self._serve, actor_id, actor["revision"], predecessors)
+                worker = Worker(self._serve, actor_id, actor["revision"])
                 self._workers[worker.id] = worker
                 self.store.workers.insert({
                     "id": worker.id, "actor_id": actor_id, "status": models.WORKER_REQUESTED,
-                    "ch_name": f"worker_{worker.id}", "image": actor["image"], "location": self.runner.name,
-                    "cid": None, "host_id": "abaco-emulator", "create_time": models.now(),
+                    "ch_name": f"worker_{worker.id}", "image": actor["image"], "location": self.runner.location,
+                    # The emulator's worker is a thread, not a container: its "container id" names it.
+                    "cid": f"abaco-emulator-worker-{worker.id}", "host_id": "abaco-emulator",
+                    "host_ip": "127.0.0.1", "create_time": models.now(),
                     "last_execution_time": None, "last_health_check_time": models.now(),
                     "tenant": actor.get("tenant"),
                 })
@@ -316,7 +319,7 @@ class Engine:
                 for record in self.store.workers.by_actor(actor_id):
                     if record["status"] == models.WORKER_ERROR:
                         self.store.workers.delete(record["id"])
-            self.add_workers(actor_id, max(1, serving), replacing=old)
+            self.add_workers(actor_id, max(1, serving))
         return actor
 
     def _prepare_image(self, worker: Worker, image: str) -> bool:
@@ -376,7 +379,7 @@ class Engine:
                 self._stop(worker, force=False)
                 actor = self.store.actors.get(worker.actor_id) if last else None
                 if actor is not None and actor["status"] != models.SHUTTING_DOWN:
-                    self.add_workers(worker.actor_id, 1, replacing=[worker])
+                    self.add_workers(worker.actor_id, 1)
         if worker is None:
             self.store.workers.delete(worker_id)
             return
@@ -392,7 +395,7 @@ class Engine:
 
     def _worker_failed(self, worker: Worker, exc: Exception) -> None:
         """The worker cannot run the actor's image: the actor goes to ERROR, messages wait."""
-        reason = str(exc) if isinstance(exc, ImageUnavailable) else f"{type(exc).__name__}: {exc}"
+        reason = str(exc) if isinstance(exc, (ImageUnavailable, PrivilegedRefused)) else f"{type(exc).__name__}: {exc}"
         with self.store.transaction():
             if self.store.workers.get(worker.id) is not None:
                 self.store.workers.update(worker.id, {"status": models.WORKER_ERROR})
@@ -405,14 +408,16 @@ class Engine:
             actor = self.store.actors.get(worker.actor_id)
             if actor is None or worker.stopping:
                 return
+            if actor["privileged"] and not self.allow_privileged:
+                self._worker_failed(worker, PrivilegedRefused(
+                    "This emulator does not run privileged actors (a privileged container can reach the "
+                    "host's Docker engine): allow them with AbacoEmulator(allow_privileged=True) or "
+                    "`serve --allow-privileged`, then update the actor. Its messages wait."))
+                return
             if not self._prepare_image(worker, actor["image"]):
                 return
             self._set_worker_status(worker.id, models.WORKER_READY)
             self._actor_ready(worker.actor_id, worker.revision)  # its image is ready: so is the actor
-            for predecessor in worker.predecessors:
-                while predecessor.is_alive() and not worker.stopping:
-                    predecessor.join(0.2)
-            worker.predecessors = ()  # a chain of updates must not keep every old thread alive
             mailbox = self.mailbox(worker.actor_id)
             while True:
                 message_id = mailbox.take(lambda: worker.stopping)

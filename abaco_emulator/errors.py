@@ -53,6 +53,10 @@ class ImageUnavailable(EmulatorError):
     """An actor's image is not present and may not (or cannot) be pulled."""
 
 
+class PrivilegedRefused(EmulatorError):
+    """A privileged actor on an emulator that does not run privileged containers."""
+
+
 class RunnerFailure(EmulatorError):
     """The runner itself failed to run an execution (not the actor's own failure).
 

@@ -6,7 +6,7 @@ through the dialect. Every rule lives in the service and every shape in the dial
 Every answer is JSON with the envelope, except the raw bytes of `.../results` and of a
 synchronous message, and no input produces an HTML page: wrong routes and methods get
 Abaco's 405 envelope, oversized bodies 413, undecodable bodies 400, and only a bug of
-the emulator itself a 500 envelope.
+the emulator itself a 500 envelope. CORS headers are flask-cors's, as on Abaco.
 
 Routes are registered under each of the dialect's prefixes (`/actors/v2`, the public
 form, and `/actors`, the form Abaco's own test suite calls).
@@ -15,18 +15,21 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from flask import Flask, Response, request
+from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from .auth import Caller, identify
 from .contract import RESERVED_QUERY_PARAMETERS, message_from_request
 from .dialects import Dialect
 from .errors import AbacoError, BadRequest, EmulatorError, ExecutionTimeout
-from .operations import (EMULATOR_PREFIX, MESSAGE, OPERATIONS, PAGING, ROUTE_WORDS, SEARCH, VERSION_WORDS, Operation, perform,
-                         werkzeug_path)
+from .operations import (EMULATOR_PREFIX, MESSAGE, OPERATIONS, ROUTE_WORDS, VERSION_WORDS, Operation, answer,
+                         perform, werkzeug_path)
+from .forms import FormBody
 from .schemas import describe_body
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ NOT_ALLOWED = "Invalid request: the API endpoint does not exist or the provided 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 DEFAULT_SYNC_TIMEOUT = 300.0
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_SLASHES = re.compile(r"/{2,}")
 
 
 @dataclass(frozen=True)
@@ -53,33 +57,16 @@ ROUTES: tuple[Route, ...] = tuple(Route(werkzeug_path(op.path), op.method, op.na
 
 # -- parsing -------------------------------------------------------------------------
 
-def query_int(name: str, default: int | None = None) -> int | None:
-    """An integer query parameter (`limit`, `offset`, `skip`); 400 names a bad value."""
-    raw = request.args.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise BadRequest(f"Invalid query parameter {name}: {raw!r} is not an integer.") from None
-
-
-def query_skip() -> int:
-    """`skip`, or its synonym `offset` (agavepy 0.9.5 sends `offset`)."""
-    skip = query_int("skip")
-    offset = query_int("offset")
-    return skip if skip is not None else (offset if offset is not None else 0)
-
-
 def json_body(what: str) -> Any:
     """The request body as JSON, or a form body as a dict of its fields (as Abaco reads both).
 
-    An empty body is None. Any Content-Type other than a form is read as JSON.
+    An empty body is None. Any Content-Type other than a form is read as JSON; a form is
+    a `FormBody` (its fields typed later, as Abaco's parser types them).
     """
     data = request.get_data(cache=True)
     media = (request.mimetype or "").lower()
-    if media in _FORM_TYPES:
-        return request.form.to_dict()
+    if media in _FORM_TYPES:  # reqparse's "values": the query string and the form fields
+        return FormBody([*request.args.items(multi=True), *request.form.items(multi=True)])
     if not data.strip():
         return None
     try:
@@ -93,26 +80,38 @@ def json_body(what: str) -> Any:
         raise BadRequest(f"Invalid {what}: the request body is not valid JSON ({exc}).") from None
 
 
+def _merge_slashes(wsgi_app: Any) -> Any:
+    """Repeated slashes in a path are one, as the gateway in front of Abaco (nginx) makes
+    them: tapipy posts binary messages to `/actors/{id}//messages`."""
+    def merged(environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if "//" in path:
+            environ["PATH_INFO"] = _SLASHES.sub("/", path)
+        return wsgi_app(environ, start_response)
+    return merged
+
+
 def is_true(value: str | None) -> bool:
     return value is not None and value.strip().lower() in ("true", "1", "yes", "on")
 
 
 def _query_arguments(op: Operation) -> dict[str, Any]:
     """The service arguments an operation reads from the query string."""
-    if op.query == PAGING:
-        return {"limit": query_int("limit", 100), "skip": query_skip(), "q": request.args.get("q")}
-    if op.query == SEARCH:
-        return {"params": request.args.to_dict(), "q": request.args.get("q"),
-                "limit": query_int("limit", 100), "skip": query_skip()}
+    out: dict[str, Any] = {}
+    if "params" in op.query:  # any query parameter but a lone x-nonce makes a listing a search
+        out["params"] = {key: value for key, value in request.args.items() if key != "x-nonce"}
+    if "q" in op.query:
+        out["q"] = request.args.get("q")
     if op.query == MESSAGE:
-        data = request.get_data(cache=True)  # first: a form read first would leave it empty
-        form_message = None
+        # As under Flask in Abaco, a form's raw body is not readable as data once parsed:
+        # only its `message` field counts (curl -d '{"a": 1}' is a form, not JSON).
         if (request.mimetype or "").lower() in _FORM_TYPES:
-            form_message = request.form.get("message")
-        return {"message": message_from_request(request.content_type, data, form_message),
-                "environment": {key: value for key, value in request.args.items()
-                                if key not in RESERVED_QUERY_PARAMETERS}}
-    return {}
+            data, form_message = b"", request.form.get("message")
+        else:
+            data, form_message = request.get_data(cache=True), None
+        out["message"] = message_from_request(request.content_type, data, form_message or request.args.get("message"))
+        out["environment"] = {key: value for key, value in request.args.items() if key not in RESERVED_QUERY_PARAMETERS}
+    return out
 
 
 # -- the app -------------------------------------------------------------------------
@@ -134,6 +133,10 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
     app.config["MAX_FORM_MEMORY_SIZE"] = max_body_bytes
     app.url_map.strict_slashes = False
     app.extensions["abaco_emulator"] = emulator
+    # As Abaco's CORS(app): every answer (errors too) carries Access-Control-Allow-Origin,
+    # and an OPTIONS preflight is answered without credentials.
+    CORS(app)
+    app.wsgi_app = _merge_slashes(app.wsgi_app)  # type: ignore[method-assign]
 
     def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         return Response(json.dumps(body, default=str), status=status, mimetype="application/json",
@@ -142,7 +145,7 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
     def error_response(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
         return json_response(dialect.error(message), status, headers)
 
-    def answer(op: Operation, caller: Caller | None, path: dict[str, str]) -> Response:
+    def respond(op: Operation, caller: Caller | None, path: dict[str, str]) -> Response:
         if op.name == "getOpenApi":
             return json_response(openapi_document(server_url=service.options.api_server))
         assert caller is not None
@@ -150,13 +153,12 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
         if op.body is not None and op.body != "message":
             decoded = json_body(describe_body(op.body))
             read = lambda: dialect.read_body(op, decoded)  # noqa: E731 - read after authorization
-        result = perform(service, op, caller, path, read, **_query_arguments(op))
+        result, message, kind = answer(op, perform(service, op, caller, path, read, **_query_arguments(op)))
         if op.result == "raw":
             return Response(result, status=200, content_type="application/octet-stream")
         if op.name == "sendMessage" and is_true(request.args.get("_abaco_synchronous")):
             return synchronous(result["execution_id"], result["actor_id"])
-        return json_response(dialect.envelope(dialect.renderers[op.result](result, service.options.api_server),
-                                              op.message))
+        return json_response(dialect.envelope(dialect.renderers[kind](result, service.options.api_server), message))
 
     def synchronous(execution_id: str, actor_id: str) -> Response:
         try:
@@ -176,7 +178,7 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
                 return error_response(NOT_ALLOWED, 405)
             caller = None if op.public else identify(request.headers.items(), request.args, emulator.tokens,
                                                      default)
-            return answer(op, caller, path)
+            return respond(op, caller, path)
 
         handle.__name__ = op.name
         return handle
@@ -220,13 +222,5 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
             log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(f"Internal error of abaco-emulator ({type(error).__name__}: {error}); "
                               "this is a bug, please report it.", 500)
-
-    @app.after_request
-    def no_html_redirect(response: Response) -> Response:
-        """werkzeug's redirect of a path with "//" carries an HTML page: send the envelope instead."""
-        if 300 <= response.status_code < 400 and response.mimetype == "text/html":
-            response.set_data(json.dumps(dialect.error(f"Moved to {response.location}.")))
-            response.mimetype = "application/json"
-        return response
 
     return app

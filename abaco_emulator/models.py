@@ -6,16 +6,13 @@ here as TypedDicts so every layer agrees on their fields; how they look on the w
 """
 from __future__ import annotations
 
-import re
-import secrets
-import string
+import uuid
 from datetime import datetime, timezone
 from enum import IntEnum
-from typing import Any, Optional, TypedDict
+from typing import Any, NamedTuple, Optional, TypedDict
 
-_ID_ALPHABET = string.ascii_letters + string.digits
-ID_LENGTH = 13
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9]{%d}$" % ID_LENGTH)
+import hashids
+
 
 ABACO_WORLD = "ABACO_WORLD"
 ADMIN_ROLE = "Internal/abaco-admin"
@@ -44,7 +41,8 @@ WORKER_ERROR = "ERROR"
 PULL_POLICIES = ("never", "missing", "always")
 
 RESERVED_ALIASES = frozenset({"executions", "nonces", "logs", "messages", "adapters", "admin"})
-FORBIDDEN_ALIAS_CHARACTERS = frozenset('\\":/?#[]@!$&\'()*+,;= ')
+FORBIDDEN_ALIAS_CHARACTERS = ("\\", " ", '"', ":", "/", "?", "#", "[", "]", "@", "!", "$", "&", "'", "(", ")", "*",
+                              "+", ",", ";", "=")
 
 LOG_LIMIT = 1_000_000
 LOG_TRUNCATED_SUFFIX = " LOG LIMIT EXCEEDED; this execution log was TRUNCATED!"
@@ -76,24 +74,20 @@ class Level(IntEnum):
 _LEVELS_BY_NAME = {level.name: level for level in Level}
 
 
-_ID_BYTE_LIMIT = 256 - 256 % len(_ID_ALPHABET)  # bytes at or above it would bias the choice
+# Abaco's ids: hashids of the time-based half of a uuid1, with Abaco's salt
+# (`AbacoDAO.get_uuid`). Code that tells ids from aliases decodes them (python-reactors'
+# is_hashid), so the emulator's ids must decode the same way.
+_HASHIDS = hashids.Hashids(salt="eJa5wZlEX4eWU")
 
 
 def new_id() -> str:
-    """A 13-character mixed-case alphanumeric id, the form of Abaco's hashids.
-
-    One read of random bytes per id (not one per character): ids are made on every
-    message, execution and worker.
-    """
-    while True:
-        usable = [b for b in secrets.token_bytes(ID_LENGTH + 8) if b < _ID_BYTE_LIMIT]
-        if len(usable) >= ID_LENGTH:
-            return "".join(_ID_ALPHABET[b % len(_ID_ALPHABET)] for b in usable[:ID_LENGTH])
+    """A new id of an actor, execution, worker or nonce, as Abaco makes them (13 characters)."""
+    return str(_HASHIDS.encode(uuid.uuid1().int >> 64))
 
 
 def looks_like_id(value: str) -> bool:
-    """Whether `value` has the form of an actor id (so it may not be an alias)."""
-    return bool(_ID_PATTERN.match(value))
+    """Whether `value` decodes as an Abaco id (so it names an actor, and may not be an alias)."""
+    return bool(_HASHIDS.decode(value))
 
 
 def now() -> str:
@@ -139,8 +133,14 @@ class ActorRecord(TypedDict):
     queue: str
     cron_on: bool
     cron_schedule: Optional[str]
+    cron_next_ex: Optional[str]
     log_ex: Optional[int]
     state: Any
+    type: str
+    # Abaco looks these up in TACC's accounts service; the emulator has none, so they stay None.
+    uid: Optional[str]
+    gid: Optional[str]
+    tasdir: Optional[str]
 
 
 class ExecutionRecord(TypedDict):
@@ -169,6 +169,7 @@ class WorkerRecord(TypedDict):
     location: str
     cid: Optional[str]
     host_id: str
+    host_ip: str
     create_time: str
     last_execution_time: Optional[str]
     last_health_check_time: str
@@ -176,9 +177,15 @@ class WorkerRecord(TypedDict):
 
 
 class NonceRecord(TypedDict):
+    """An actor's nonce (`actor_id` set) or an alias's (`alias` set, `actor_id` None).
+    `resource` is what it is indexed by: the actor id, or the alias's id."""
+
     id: str
-    actor_id: str
+    resource: str
+    actor_id: Optional[str]
     alias: Optional[str]
+    tenant: str
+    api_server: str
     owner: str
     roles: list[str]
     level: str
@@ -191,14 +198,18 @@ class NonceRecord(TypedDict):
 
 
 class AliasRecord(TypedDict):
+    """`id` is `<TENANT>_<alias>`: an alias is unique within its tenant only."""
+
+    id: str
     alias: str
+    tenant: str
     actor_id: str
     owner: str
     create_time: str
 
 
 class PermissionRecord(TypedDict):
-    """A user's level on a resource (an actor id or an alias): `id` is `resource:user`."""
+    """A user's level on a resource (an actor id, an alias id): `id` is `resource:user`."""
 
     id: str
     actor_id: str
@@ -229,6 +240,21 @@ class ResultRecord(TypedDict):
     items: list[str]
 
 
+class Reply(NamedTuple):
+    """A result whose envelope message depends on what happened (workers scheduled, an
+    alias deleted), instead of its operation's fixed message; `kind` when it is another
+    kind of result than its operation's (a listing that became a search)."""
+
+    result: Any
+    message: str
+    kind: Optional[str] = None
+
+
+# What `token` is when an actor's description does not say: Abaco's configured default,
+# the string "false" (local-dev.conf; its own suite expects it), not a boolean.
+DEFAULT_TOKEN = "false"
+
+
 def actor_defaults() -> dict[str, Any]:
     """The user-settable fields of an actor with their defaults: what PUT resets to."""
     return {
@@ -237,7 +263,8 @@ def actor_defaults() -> dict[str, Any]:
         "stateless": True,
         "privileged": False,
         "use_container_uid": False,
-        "token": "false",
+        "token": DEFAULT_TOKEN,
+        "type": "none",
         "hints": [],
         "link": "",
         "webhook": "",
@@ -252,16 +279,25 @@ def actor_defaults() -> dict[str, Any]:
     }
 
 
+def alias_id(tenant: str, alias: str) -> str:
+    """The key of an alias: unique within its tenant (Abaco's `Alias.generate_alias_id`)."""
+    return f"{tenant}_{alias}"
+
+
 def alias_problem(alias: str, reserved: frozenset[str]) -> str | None:
-    """Why `alias` cannot be an alias (given the words it may not be), or None if it can."""
+    """Why `alias` cannot be an alias (given the words it may not be), or None if it can.
+    The messages are Abaco's (`Alias.check_reserved_words`, `check_forbidden_char`)."""
     if not alias:
-        return "Invalid alias: an alias may not be empty."
+        return "Invalid alias description. Missing required field: {'alias': 'Actual alias for the actor; " \
+               "must be unique within a tenant.'}"
     if looks_like_id(alias):
-        return f"Invalid alias: {alias} has the form of an actor id; choose a name that does not."
+        return "Invalid alias description. Alias cannot be an Abaco hash id."
     if alias in reserved:
-        return f"Invalid alias: {alias} is a reserved word; the reserved words are: {', '.join(sorted(reserved))}."
-    bad = sorted({c for c in alias if c in FORBIDDEN_ALIAS_CHARACTERS})
-    if bad:
-        shown = " ".join("space" if c == " " else c for c in bad)
-        return f"Invalid alias: {alias!r} contains characters that are not allowed: {shown}."
+        return (f"{alias} is a reserved word. The following reserved words cannot be used for an alias: "
+                f"{sorted(reserved)}.")
+    for char in FORBIDDEN_ALIAS_CHARACTERS:
+        if char in alias:
+            listed = "', '".join(FORBIDDEN_ALIAS_CHARACTERS)
+            return (f"'{char}' is a forbidden character. The following characters cannot be used for an alias: "
+                    f"['{listed}'].")
     return None

@@ -37,7 +37,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "status": {"type": "string", "enum": ["SUBMITTED", "READY", "ERROR", "SHUTTING_DOWN"]},
             "statusMessage": _STRING, "defaultEnvironment": {"type": "object"},
             "stateless": {"type": "boolean"}, "privileged": {"type": "boolean"},
-            "useContainerUid": {"type": "boolean"}, "token": _STRING, "hints": {"type": "array"},
+            "useContainerUid": {"type": "boolean"}, "token": {"oneOf": [_STRING, {"type": "boolean"}]},
+            "hints": {"type": "array"}, "state": {}, "type": _STRING, "cronNextEx": _STRING,
             "link": _STRING, "webhook": _STRING, "mounts": {"type": "array"}, "maxWorkers": _INT,
             "memLimit": {}, "maxCpus": {}, "queue": _STRING, "revision": _INT, "cronOn": {"type": "boolean"},
             "cronSchedule": _STRING, "logEx": {}, "createTime": _TIME, "lastUpdateTime": _TIME,
@@ -132,11 +133,20 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object", "required": ["_metadata", "search"],
         "properties": {
             "_metadata": {"type": "object",
-                          "required": ["total_count", "records_skipped", "record_limit", "count_returned"],
-                          "properties": {k: _INT for k in ("total_count", "records_skipped", "record_limit",
-                                                           "count_returned")}},
+                          "required": ["totalCount", "recordsSkipped", "recordLimit", "countReturned"],
+                          "properties": {k: _INT for k in ("totalCount", "recordsSkipped", "recordLimit",
+                                                           "countReturned")}},
             "search": {"type": "array", "items": {"type": "object"}},
         },
+    },
+    "Utilization": {"type": "object", "required": ["currentActors", "totalActors", "workers", "commandQueue"],
+                    "properties": {k: _INT for k in ("currentActors", "totalActors", "workers", "commandQueue")}},
+    "AdminAnswer": {"description": "The admin routes' records (camelCase, nulls kept)",
+                    "oneOf": [{"type": "array", "items": {"type": "object"}}, {"type": "object"}]},
+    "AliasUpdateRequest": {"type": "object", "required": ["actorId"], "properties": {"actorId": _STRING}},
+    "ExecutionAccountingRequest": {
+        "type": "object", "required": ["runtime", "cpu", "io"],
+        "properties": {k: {"oneOf": [_STRING, _INT]} for k in ("runtime", "cpu", "io")},
     },
     "Envelope": {
         "type": "object", "required": ["message", "result", "status", "version"],
@@ -170,16 +180,22 @@ _QUERY_PARAMETERS = {
     "skip": _param("skip", "query", _INT, "skip this many records first"),
     "offset": _param("offset", "query", _INT, "synonym of skip (agavepy 0.9.5 sends it)"),
     "q": _param("q", "query", _STRING, "a MongoDB-style JSON filter"),
-    "search": _param("search", "query"),
-    "exactsearch": _param("exactsearch", "query"),
+    "search": _param("search", "query", _STRING, "full-text search"),
+    "exactsearch": _param("exactsearch", "query", _STRING, "exact full-text search"),
     "_abaco_synchronous": _param("_abaco_synchronous", "query", {"type": "boolean"},
                                  "wait for the execution and answer with its first result (or its logs)"),
     "x-nonce": _param("x-nonce", "query", _STRING, "a nonce used instead of credentials"),
 }
+# What each query group of the table reads: "params" is any query parameter, so the usual
+# ones are listed (field=value and field.<op>=value work too).
+_QUERY_GROUPS = {"params": ("limit", "skip", "search", "exactsearch"), "q": ("q",),
+                 "_abaco_synchronous": ("_abaco_synchronous",), "x-nonce": ("x-nonce",)}
+
 # The schema of each body kind (`Operation.body`) and of each result kind (`Operation.result`):
 # a component name, ("array", name), None for a null result, "raw" bytes or "document".
 _BODY_SCHEMAS = {"Actor": "ActorRequest", "AddAliasRequest": "AliasRequest", "AddNonceRequest": "NonceRequest",
                  "PermissionsUpdateRequest": "PermissionRequest", "AddWorkersRequest": "WorkersRequest",
+                 "UpdateAliasRequest": "AliasUpdateRequest", "AddExecutionRequest": "ExecutionAccountingRequest",
                  "message": "message", "state": "any"}
 _RESULT_SCHEMAS: dict[str, Any] = {
     "actor": "Actor", "actors": ("array", "Actor"), "alias": "Alias", "aliases": ("array", "Alias"),
@@ -187,6 +203,7 @@ _RESULT_SCHEMAS: dict[str, Any] = {
     "execution": "Execution", "executions": "ExecutionsSummary", "logs": "Logs", "messages": "MessagesCount",
     "message_sent": "MessageSent", "purged": "MailboxPurged", "state": "State", "permissions": "Permissions",
     "search": "SearchResult", "none": None, "raw": "raw", "document": "document", "live_logs": "LiveLogs",
+    "utilization": "Utilization", "admin": "AdminAnswer",
 }
 
 _ERRORS = {
@@ -201,6 +218,8 @@ _ERRORS = {
 def _envelope_with(result: Any) -> dict[str, Any]:
     if result is None:
         inner: dict[str, Any] = {"enum": [None]}
+    elif isinstance(result, tuple) and result[0] == "or a search":  # a listing any query parameter makes a search
+        inner = {"oneOf": [_envelope_with(result[1])["allOf"][1]["properties"]["result"], _ref("SearchResult")]}
     elif isinstance(result, tuple):
         inner = _array(result[1])
     else:
@@ -258,11 +277,14 @@ def openapi_document(server_url: str = "http://127.0.0.1:5000", prefix: str = "/
     for op in OPERATIONS:
         if op.emulator_only:
             continue
-        parameters = [_PATH_PARAMETERS[name] for name in op.parameters] + [_QUERY_PARAMETERS[name]
-                                                                            for name in op.query]
+        parameters = [_PATH_PARAMETERS[name] for name in op.parameters] + [
+            _QUERY_PARAMETERS[name] for group in op.query for name in _QUERY_GROUPS[group]]
         body = _BODY_SCHEMAS[op.body] if op.body else None
+        result = _RESULT_SCHEMAS[op.result]
+        if "params" in op.query and op.result != "search":
+            result = ("or a search", result)
         paths.setdefault(prefix + op.path, {})[op.method.lower()] = _operation(
-            op.name, op.summary, copy.deepcopy(parameters), body, _RESULT_SCHEMAS[op.result])
+            op.name, op.summary, copy.deepcopy(parameters), body, result)
     return {
         "openapi": "3.0.3",
         "info": {

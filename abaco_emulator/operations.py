@@ -12,9 +12,8 @@ Paths use `{name}` placeholders. `target` names what the path's identifier is an
 what `perform` has the service resolve and authorize before the method runs:
 
 - "actor": `{actor_id}` is an actor id or alias; `level` is needed on the actor;
-- "nonces": an actor's or an alias's nonces (`{actor_id}` or `{alias}`); the level is
-  needed on the alias when it is one, else on the actor;
 - "alias": `{alias}` is an alias; the level is needed on the alias;
+- "alias_nonces": an alias's nonces: the level is needed on the alias and on its actor;
 - None: no record is named (listings filter what the caller may see; creating an
   alias checks the actor its body names).
 """
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from .auth import Caller
-from .models import RESERVED_ALIASES, Level
+from .models import RESERVED_ALIASES, Level, Reply
 
 if TYPE_CHECKING:
     from .service import ActorsService
@@ -34,9 +33,10 @@ if TYPE_CHECKING:
 # emulator: live logs, the test clock).
 EMULATOR_PREFIX = "/emulator/v1/actors"
 
-# Query parameters an operation reads, by group.
-PAGING = ("limit", "skip", "offset", "q")
-SEARCH = ("limit", "skip", "q", "search", "exactsearch")
+# Query parameters an operation reads, by group: a listing turned into a search by any
+# query parameter but a lone x-nonce (Abaco's ActorsResource.get), the search route, a
+# message (whose other parameters become the execution's environment).
+SEARCHABLE = ("params", "q")
 MESSAGE = ("_abaco_synchronous", "x-nonce")
 
 
@@ -52,12 +52,13 @@ class Operation:
     result: str                 # what a dialect renders: "actor", "actors", "raw", "none", ...
     target: str | None = None   # what the path names (see the module docstring)
     level: Level | None = None  # needed on the target
-    body: str | None = None     # its body: a schema of `schemas.py`, "message" or "state"
+    body: str | None = None     # its body: a body of `forms.py`/`schemas.py`, "message" or "state"
     query: tuple[str, ...] = ()  # the query parameters it reads
     message: str = "The request was successful"
     public: bool = False        # answered without credentials
     also: tuple[str, ...] = ()  # other names of it (agavepy's sendBinaryMessage is a sendMessage)
     emulator_only: bool = False  # not Abaco's: served under EMULATOR_PREFIX, not a dialect's prefixes
+    admin: bool = False         # Abaco's admin routes: the admin role only
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -68,35 +69,54 @@ class Operation:
 READ, EXECUTE, UPDATE = Level.READ, Level.EXECUTE, Level.UPDATE
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("list", "GET", "", "list_actors", "List the actors the caller can read", "actors", query=PAGING),
+    Operation("list", "GET", "", "list_actors", "List the actors the caller can read (any query parameter: a search)",
+              "actors", query=SEARCHABLE, message="Actors retrieved successfully."),
     Operation("add", "POST", "", "add_actor", "Register an actor", "actor", body="Actor",
               message="Actor created successfully."),
     Operation("getOpenApi", "GET", "/openapi.json", "openapi", "This document (no credentials needed)",
               "document", public=True),
-    Operation("listAliases", "GET", "/aliases", "list_aliases", "List aliases", "aliases"),
+    Operation("utilization", "GET", "/utilization", "utilization", "What the service holds (any user)",
+              "utilization", target=None, message="Abaco utilization returned successfully."),
+    Operation("adminActors", "GET", "/admin", "admin_actors", "Every actor, with workers and counts (admins)",
+              "admin", admin=True, message="Actors retrieved successfully."),
+    Operation("adminWorkers", "GET", "/admin/workers", "admin_workers", "Every worker, with a summary (admins)",
+              "admin", admin=True, message="Workers retrieved successfully."),
+    Operation("adminExecutions", "GET", "/admin/executions", "admin_executions",
+              "Execution totals per actor (admins)", "admin", admin=True,
+              message="Executions retrieved successfully."),
+    Operation("listAliases", "GET", "/aliases", "list_aliases", "List aliases", "aliases",
+              message="Aliases retrieved successfully."),
     Operation("addAlias", "POST", "/aliases", "add_alias", "Create an alias", "alias", body="AddAliasRequest",
               message="Actor alias created successfully."),
     Operation("getAlias", "GET", "/aliases/{alias}", "get_alias", "Get an alias", "alias",
-              target="alias", level=READ),
+              target="alias", level=READ, message="Alias retrieved successfully."),
     Operation("updateAlias", "PUT", "/aliases/{alias}", "update_alias", "Point an alias at another actor",
-              "alias", target="alias", level=UPDATE, body="AddAliasRequest",
+              "alias", target="alias", level=UPDATE, body="UpdateAliasRequest",
               message="Actor alias updated successfully."),
     Operation("deleteAlias", "DELETE", "/aliases/{alias}", "delete_alias", "Delete an alias", "none",
-              target="alias", level=UPDATE, message="Actor alias deleted successfully."),
+              target="alias", level=UPDATE),
+    Operation("getAliasPermissions", "GET", "/aliases/{alias}/permissions", "get_permissions",
+              "Get an alias's permissions", "permissions", target="alias", level=READ,
+              message="Permissions retrieved successfully."),
+    Operation("updateAliasPermissions", "POST", "/aliases/{alias}/permissions", "update_permissions",
+              "Grant a permission level on an alias", "permissions", target="alias", level=UPDATE,
+              body="PermissionsUpdateRequest", message="Permission added successfully."),
     Operation("listAliasNonces", "GET", "/aliases/{alias}/nonces", "list_nonces", "List the nonces of an alias",
-              "nonces", target="nonces", level=READ),
+              "nonces", target="alias_nonces", level=READ, message="Alias nonces retrieved successfully."),
     Operation("addAliasNonce", "POST", "/aliases/{alias}/nonces", "add_nonce", "Create a nonce for an alias",
-              "nonce", target="nonces", level=UPDATE, body="AddNonceRequest",
-              message="Actor nonce created successfully."),
+              "nonce", target="alias_nonces", level=UPDATE, body="AddNonceRequest",
+              message="Alias nonce created successfully."),
     Operation("getAliasNonce", "GET", "/aliases/{alias}/nonces/{nonce_id}", "get_nonce",
-              "Get a nonce of an alias", "nonce", target="nonces", level=READ),
+              "Get a nonce of an alias", "nonce", target="alias_nonces", level=READ,
+              message="Alias nonce retrieved successfully."),
     Operation("deleteAliasNonce", "DELETE", "/aliases/{alias}/nonces/{nonce_id}", "delete_nonce",
-              "Delete a nonce of an alias", "none", target="nonces", level=UPDATE,
-              message="Actor nonce deleted successfully."),
+              "Delete a nonce of an alias", "none", target="alias_nonces", level=UPDATE,
+              message="Alias nonce deleted successfully."),
     Operation("getSearch", "GET", "/search/{search_type}", "search",
               "Search actors, workers, executions or logs: search, exactsearch, field=value, field.<op>=value",
-              "search", query=SEARCH),
-    Operation("get", "GET", "/{actor_id}", "get_actor", "Get an actor", "actor", target="actor", level=READ),
+              "search", query=SEARCHABLE, message="Search completed successfully."),
+    Operation("get", "GET", "/{actor_id}", "get_actor", "Get an actor", "actor", target="actor", level=READ,
+              message="Actor retrieved successfully."),
     Operation("update", "PUT", "/{actor_id}", "update_actor", "Replace an actor's description", "actor",
               target="actor", level=UPDATE, body="Actor", message="Actor updated successfully."),
     Operation("delete", "DELETE", "/{actor_id}", "delete_actor", "Delete an actor", "none",
@@ -108,43 +128,48 @@ OPERATIONS: tuple[Operation, ...] = (
               "parameters become environment variables", "message_sent", target="actor", level=EXECUTE,
               body="message", query=MESSAGE, also=("sendBinaryMessage",)),
     Operation("deleteMessages", "DELETE", "/{actor_id}/messages", "delete_messages", "Purge the mailbox",
-              "purged", target="actor", level=UPDATE, message="Actor mailbox purged."),
-    Operation("getState", "GET", "/{actor_id}/state", "get_state", "Get a stateful actor's state", "state",
-              target="actor", level=READ),
+              "purged", target="actor", level=UPDATE),
+    Operation("getState", "GET", "/{actor_id}/state", "get_state", "Get an actor's state", "state",
+              target="actor", level=READ, message="Actor state retrieved successfully."),
     Operation("updateState", "POST", "/{actor_id}/state", "update_state",
               "Replace a stateful actor's state (any JSON)", "actor", target="actor", level=UPDATE,
               body="state", message="State updated successfully."),
     Operation("getPermissions", "GET", "/{actor_id}/permissions", "get_permissions", "Get the permissions",
-              "permissions", target="actor", level=READ),
+              "permissions", target="actor", level=READ, message="Permissions retrieved successfully."),
     Operation("updatePermissions", "POST", "/{actor_id}/permissions", "update_permissions",
               "Grant a permission level", "permissions", target="actor", level=UPDATE,
-              body="PermissionsUpdateRequest", message="Permission granted successfully."),
+              body="PermissionsUpdateRequest", message="Permission added successfully."),
     Operation("listWorkers", "GET", "/{actor_id}/workers", "list_workers", "List workers", "workers",
-              target="actor", level=READ),
-    Operation("addWorker", "POST", "/{actor_id}/workers", "add_workers", "Schedule workers (admins only)",
-              "none", target="actor", level=UPDATE, body="AddWorkersRequest",
-              message="Workers scheduled successfully."),
+              target="actor", level=READ, query=SEARCHABLE, message="Workers retrieved successfully."),
+    Operation("addWorker", "POST", "/{actor_id}/workers", "add_workers",
+              "Ensure at least `num` workers (admins only)", "none", target="actor", level=UPDATE,
+              body="AddWorkersRequest"),
     Operation("getWorker", "GET", "/{actor_id}/workers/{worker_id}", "get_worker", "Get a worker", "worker",
-              target="actor", level=READ),
+              target="actor", level=READ, message="Worker retrieved successfully."),
     Operation("deleteWorker", "DELETE", "/{actor_id}/workers/{worker_id}", "delete_worker", "Stop a worker",
               "none", target="actor", level=UPDATE, message="Worker scheduled to be stopped."),
     Operation("listNonces", "GET", "/{actor_id}/nonces", "list_nonces", "List nonces", "nonces",
-              target="nonces", level=READ),
+              target="actor", level=READ, message="Actor nonces retrieved successfully."),
     Operation("addNonce", "POST", "/{actor_id}/nonces", "add_nonce", "Create a nonce", "nonce",
-              target="nonces", level=UPDATE, body="AddNonceRequest", message="Actor nonce created successfully."),
+              target="actor", level=UPDATE, body="AddNonceRequest", message="Actor nonce created successfully."),
     Operation("getNonce", "GET", "/{actor_id}/nonces/{nonce_id}", "get_nonce", "Get a nonce", "nonce",
-              target="nonces", level=READ),
+              target="actor", level=READ, message="Actor nonce retrieved successfully."),
     Operation("deleteNonce", "DELETE", "/{actor_id}/nonces/{nonce_id}", "delete_nonce", "Delete a nonce", "none",
-              target="nonces", level=UPDATE, message="Actor nonce deleted successfully."),
+              target="actor", level=UPDATE, message="Actor nonce deleted successfully."),
     Operation("listExecutions", "GET", "/{actor_id}/executions", "list_executions", "Summary of the executions",
-              "executions", target="actor", level=READ, query=PAGING),
+              "executions", target="actor", level=READ, query=SEARCHABLE,
+              message="Actor executions retrieved successfully."),
+    Operation("addExecution", "POST", "/{actor_id}/executions", "add_execution",
+              "Abaco's execution accounting (it always answers 400 there: reproduced)", "none",
+              target="actor", level=UPDATE, body="AddExecutionRequest"),
     Operation("getExecution", "GET", "/{actor_id}/executions/{execution_id}", "get_execution",
-              "Get an execution", "execution", target="actor", level=READ),
+              "Get an execution", "execution", target="actor", level=READ,
+              message="Actor execution retrieved successfully."),
     Operation("deleteExecution", "DELETE", "/{actor_id}/executions/{execution_id}", "delete_execution",
-              "Force-quit a RUNNING execution", "none", target="actor", level=UPDATE,
-              message="Issued force quit command for execution."),
+              "Force-quit a RUNNING execution", "none", target="actor", level=UPDATE),
     Operation("getExecutionLogs", "GET", "/{actor_id}/executions/{execution_id}/logs", "get_logs",
-              "An execution's logs", "logs", target="actor", level=READ),
+              "An execution's logs", "logs", target="actor", level=READ, query=("params",),
+              message="Logs retrieved successfully."),
     Operation("getOneExecutionResult", "GET", "/{actor_id}/executions/{execution_id}/results", "pop_result",
               "Pop the oldest result: raw bytes, no envelope; empty when none are left", "raw",
               target="actor", level=READ),
@@ -171,6 +196,13 @@ def operation(name: str) -> Operation:
     return BY_NAME[name]
 
 
+def answer(op: Operation, result: Any) -> tuple[Any, str, str]:
+    """A result, its envelope message and its kind: the operation's, unless it says otherwise."""
+    if isinstance(result, Reply):
+        return result.result, result.message, result.kind or op.result
+    return result, op.message, op.result
+
+
 def werkzeug_path(path: str) -> str:
     """A table path in Flask's rule syntax (`{actor_id}` -> `<actor_id>`)."""
     return re.sub(r"{([a-z_]+)}", r"<\1>", path)
@@ -183,7 +215,7 @@ def perform(service: "ActorsService", op: Operation, caller: Caller, path: dict[
     callable: the transport's dialect parses it, after the authorization, as Abaco's
     handlers parse theirs) and the operation's method runs."""
     parameters = {} if path is None else path
-    access = service.authorize(op.target, op.level, caller, parameters)
+    access = service.authorize(op.target, op.level, caller, parameters, op.admin)
     if body is not None:
         arguments["body"] = body()
     method: Callable[..., Any] = getattr(service, op.service)

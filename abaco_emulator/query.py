@@ -17,7 +17,9 @@ from .keycase import to_snake
 
 SEARCH_TYPES = ("actors", "workers", "executions", "logs")
 SEARCH_OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "nin", "like", "nlike", "between")
-_NOT_FIELDS = {"search", "exactsearch", "skip", "limit", "offset", "x-nonce", "q"}
+# Parameters that are not field matches. `offset` is one, as on Abaco (agavepy 0.9.5 and
+# tapipy page with it, and find nothing): only `skip` skips.
+_NOT_FIELDS = {"search", "exactsearch", "skip", "limit", "x-nonce", "q"}
 _MISSING = object()
 
 Predicate = Callable[[Mapping[str, Any]], bool]

@@ -84,9 +84,8 @@ class RemoteActors:
                 f"an Abaco envelope (is it an Abaco server?)", response=response) from None
 
     # -- actors ----------------------------------------------------------------------
-    def list(self, limit: int | None = 100, q: Any = None, skip: int | None = 0,
-             offset: int | None = None) -> list[AttrDict]:
-        return self._call("list", params={"limit": limit, "q": q, "skip": skip, "offset": offset})
+    def list(self) -> list[AttrDict]:
+        return self._call("list")  # with any query parameter Abaco answers a search instead
 
     def add(self, body: Any = None) -> AttrDict:
         return self._call("add", data=_json_text(body), content_type="application/json")
@@ -113,10 +112,8 @@ class RemoteActors:
                           data=bytes(message), content_type="application/octet-stream")
 
     # -- executions ------------------------------------------------------------------
-    def listExecutions(self, actorId: str, limit: int | None = 100, q: Any = None, skip: int | None = 0,
-                       offset: int | None = None) -> AttrDict:
-        return self._call("listExecutions", {"actor_id": actorId},
-                          params={"limit": limit, "q": q, "skip": skip, "offset": offset})
+    def listExecutions(self, actorId: str) -> AttrDict:
+        return self._call("listExecutions", {"actor_id": actorId})
 
     def getExecution(self, actorId: str, executionId: str) -> AttrDict:
         return self._call("getExecution", {"actor_id": actorId, "execution_id": executionId})

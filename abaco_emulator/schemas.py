@@ -44,6 +44,15 @@ _SEED_SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"actorId": {"type": "string"}, "alias": {"type": "string"}},
     },
     "AddWorkersRequest": {"type": "object", "properties": {"num": {"type": "int"}}},
+    # The emulator's, for routes agavepy has no method for.
+    "UpdateAliasRequest": {
+        "type": "object",
+        "properties": {"actorId": {"type": "string"}, "alias": {"type": "string"}},
+    },
+    "AddExecutionRequest": {
+        "type": "object",
+        "properties": {name: {"type": ["string", "integer"]} for name in ("runtime", "cpu", "io")},
+    },
 }
 
 # Fields of an actor description that Abaco accepts beyond the seed's schema.
@@ -89,6 +98,8 @@ _BODY_NAMES = {
     "AddAliasRequest": "alias request",
     "PermissionsUpdateRequest": "permission request",
     "AddWorkersRequest": "workers request",
+    "UpdateAliasRequest": "alias request",
+    "AddExecutionRequest": "actor execution description",
     "state": "state",
     "message": "message",
 }

@@ -33,12 +33,12 @@ from .errors import StoreCorrupt, StoreError, StoreLocked
 from .models import (ActorRecord, AliasRecord, ExecutionRecord, LogRecord, MessageRecord, NonceRecord,
                      PermissionRecord, ResultRecord, WorkerRecord)
 
-# Which field names a record's key, and which field each kind is indexed by.
-_KEY_FIELD = {"aliases": "alias"}
+# Every record's key is its `id`; each kind is indexed by one field (the actor it belongs
+# to; a nonce by the actor or alias it is for).
 _INDEXED_BY = {
     "executions": "actor_id",
     "workers": "actor_id",
-    "nonces": "actor_id",
+    "nonces": "resource",
     "permissions": "actor_id",
     "messages": "actor_id",
     "aliases": "actor_id",
@@ -47,7 +47,8 @@ _INDEXED_BY = {
 }
 # Numeric fields whose per-actor sums are kept up to date (execution totals in O(1)).
 _SUMMED = {"executions": ("cpu", "io", "runtime")}
-KINDS = ("actors", "executions", "workers", "nonces", "aliases", "permissions", "messages", "logs", "results")
+KINDS = ("actors", "executions", "workers", "nonces", "aliases", "permissions", "messages", "logs", "results",
+         "stats")
 _COMPACT_MIN_BYTES = 8 * 1024 * 1024
 
 
@@ -378,7 +379,7 @@ class Store:
     # -- bookkeeping -------------------------------------------------------------
     @staticmethod
     def key_of(kind: str, record: Mapping[str, Any]) -> str:
-        return record[_KEY_FIELD.get(kind, "id")]
+        return record["id"]
 
     def _remember(self, kind: str, doc_id: int, record: Mapping[str, Any]) -> None:
         key = self.key_of(kind, record)
@@ -515,6 +516,19 @@ class Store:
             self._settled()
         with self._lock:
             return len(self._index[kind].get(actor_id, {}))
+
+    def count_up(self, counter: str) -> None:
+        """Add one to a named counter (kept with the records, e.g. actors ever registered)."""
+        with self.transaction():
+            current = self.get("stats", counter)
+            if current is None:
+                self.insert("stats", {"id": counter, "count": 1})
+            else:
+                self.update("stats", counter, {"count": current["count"] + 1})
+
+    def counted(self, counter: str) -> int:
+        current = self.get("stats", counter)
+        return int(current["count"]) if current else 0
 
     def close(self) -> None:
         with self._storage.locked_with(self._lock):

@@ -12,7 +12,7 @@ import requests
 
 from abaco_emulator import AttrDict
 
-ID = re.compile(r"^[A-Za-z0-9]{13}$")
+ID = re.compile(r"^[A-Za-z0-9]{10,14}$")  # Abaco's hashids of uuid1 values: 12 or 13 characters
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 ENVELOPE_KEYS = {"message", "result", "status", "version"}
 

@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
 
 @everyday
 def _actors_ls(args: argparse.Namespace, actors: Actors) -> int:
-    found = actors.list(limit=args.limit)
+    # Abaco pages only searches (a listing with query parameters is one), so list all, show --limit
+    found = list(actors.list())[:args.limit]
     if option(args, "json"):
         print_json(found)
     elif args.quiet:

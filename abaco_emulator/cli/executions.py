@@ -28,11 +28,11 @@ def run(args: argparse.Namespace, actors: Actors) -> int:
         else:
             print_record(execution, _EXECUTION_KEYS)
         return 0
-    summary = actors.listExecutions(actorId=args.actor, limit=args.limit)
+    summary = actors.listExecutions(actorId=args.actor)  # with a query parameter it would be a search
     if option(args, "json"):
         print_json(summary)
         return 0
-    executions = summary.get("executions") or []
+    executions = (summary.get("executions") or [])[:args.limit]
     if executions:
         print_table(["ID", "STATUS", "RECEIVED", "STARTED", "FINISHED"],
                      [[e.get("id", ""), e.get("status", ""), short_time(e.get("messageReceivedTime")),

@@ -58,6 +58,11 @@ class Runner(ABC):
 
     name = "runner"
 
+    @property
+    def location(self) -> str:
+        """Where it runs executions, as a worker record's `location` shows (Abaco: the Docker daemon's URL)."""
+        return self.name
+
     @abstractmethod
     def prepare(self, image: str) -> None:
         """Make sure `image` can run; raise ImageUnavailable saying why not."""

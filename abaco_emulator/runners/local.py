@@ -105,7 +105,7 @@ def context_for(spec: ExecutionSpec, results: Results) -> AttrDict:
     env = spec.environment
     ctx = AttrDict({
         "raw_message": env.get("MSG"),
-        "content_type": env.get("_abaco_Content-Type"),
+        "content_type": env.get("_abaco_Content_Type"),
         "execution_id": env.get("_abaco_execution_id"),
         "username": env.get("_abaco_username"),
         "state": env.get("_abaco_actor_state"),

@@ -73,7 +73,7 @@ def test_stateless_actor_runs_in_parallel_with_several_workers(ag, admin):
     barrier = threading.Barrier(3, timeout=5)
     ag.register_image("barrier:1", lambda ctx: barrier.wait())
     actor = ag.actors.add(body={"image": "barrier:1"})
-    admin.actors.addWorker(actorId=actor.id, body={"num": 2})
+    admin.actors.addWorker(actorId=actor.id, body={"num": 3})  # at least three: two more
     assert len(ag.actors.listWorkers(actorId=actor.id)) == 3
     sent = [ag.actors.sendMessage(actorId=actor.id, body={"message": str(i)}) for i in range(3)]
     # each execution only finishes once all three are inside the handler at once
@@ -85,7 +85,7 @@ def test_stateless_actor_runs_in_parallel_with_several_workers(ag, admin):
 
 def test_stateless_parallelism_is_bounded_by_the_worker_count(ag, admin, gate):
     actor = ag.actors.add(body={"image": "gate:1"})
-    admin.actors.addWorker(actorId=actor.id, body={"num": 1})
+    admin.actors.addWorker(actorId=actor.id, body={"num": 2})
     for i in range(4):
         ag.actors.sendMessage(actorId=actor.id, body={"message": str(i)})
     assert gate.wait_entered(2)
@@ -179,7 +179,7 @@ def test_many_messages_to_many_actors_all_complete(ag, admin):
     ag.register_image("echo:1", echo)
     actors = [ag.actors.add(body={"image": "echo:1"}) for _ in range(4)]
     for a in actors:
-        admin.actors.addWorker(actorId=a.id, body={"num": 2})
+        admin.actors.addWorker(actorId=a.id, body={"num": 3})
     sent = [(a.id, ag.actors.sendMessage(actorId=a.id, body={"message": f"{a.id}-{i}"}).executionId)
             for i in range(25) for a in actors]
     ag.drain(20)

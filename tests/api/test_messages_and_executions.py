@@ -113,9 +113,14 @@ def test_send_message_that_is_not_json_object_is_400(ag, actor, body):
         ag.actors.sendMessage(actorId=actor.id, body=body)
 
 
-def test_send_message_with_non_string_message_field_is_400(ag, actor):
-    with abaco_error(400, "message"):
-        ag.actors.sendMessage(actorId=actor.id, body={"message": 5})
+def test_a_non_string_message_field_is_read_as_its_string(ag, actor):
+    """Abaco reads `message` with type=str: 5 is "5", an object its Python repr (python-reactors sends dicts so)."""
+    sent = ag.actors.sendMessage(actorId=actor.id, body={"message": 5})
+    assert sent.msg == "5"
+    ag.wait_for_execution(actor.id, sent.executionId, timeout=5)
+    assert "got 5" in ag.actors.getExecutionLogs(actorId=actor.id, executionId=sent.executionId).logs
+    nested = ag.actors.sendMessage(actorId=actor.id, body={"message": {"k": [1, True]}})
+    assert nested.msg == "{'k': [1, True]}"
 
 
 @pytest.mark.transports("in-process", reason="agavepy 0.9.5 refuses sendMessage without body= before any request")
@@ -129,8 +134,8 @@ def test_send_message_with_bad_environment_name_is_400(ag, actor):
         ag.actors.sendMessage(actorId=actor.id, body={"message": "m"}, environment={"A=B": "x"})
 
 
-def test_send_message_to_unknown_actor_is_400(ag):
-    with abaco_error(400, "AAAAAAAAAAAAA"):
+def test_send_message_to_unknown_actor_is_404_naming_it(ag):
+    with abaco_error(404, "Actor with identifier 'AAAAAAAAAAAAA' not found"):
         ag.actors.sendMessage(actorId="AAAAAAAAAAAAA", body={"message": "m"})
 
 
@@ -170,7 +175,7 @@ def test_delete_messages_purges_the_mailbox_and_purged_messages_never_run(ag, ga
     for i in range(3):
         ag.actors.sendMessage(actorId=actor.id, body={"message": f"q{i}"})
     purged = ag.actors.deleteMessages(actorId=actor.id)
-    assert purged == {"msg": "Actor mailbox purged."}
+    assert purged["msg"] == "Actor mailbox purged." and purged["_links"]["self"].endswith(f"/{actor.id}/messages")
     assert ag.actors.getMessages(actorId=actor.id).messages == 0
     gate.release.set()
     ag.drain(5)
@@ -366,12 +371,14 @@ def test_list_executions_empty(ag, actor):
 
 
 @pytest.mark.transports("in-process", reason="agavepy 0.9.5's actors.listExecutions takes no q or skip")
-def test_list_executions_pages_with_limit_and_skip(ag, actor):
+def test_list_executions_with_paging_parameters_is_a_search_as_on_abaco(ag, actor):
+    """Any query parameter turns the executions summary into a search of them (ActorsResource.get)."""
     ids = [run(ag, actor.id).id for _ in range(5)]
     page = ag.actors.listExecutions(actorId=actor.id, limit=2, skip=1)
-    assert [e["id"] for e in page.executions] == ids[1:3]
-    assert page.totalExecutions == 5
-    assert [e["id"] for e in ag.actors.listExecutions(actorId=actor.id, skip=3).executions] == ids[3:]
+    assert [e["id"] for e in page.search] == ids[1:3]
+    assert page._metadata == {"totalCount": 5, "recordsSkipped": 1, "recordLimit": 2, "countReturned": 2}
+    assert [e["id"] for e in ag.actors.listExecutions(actorId=actor.id, skip=3).search] == ids[3:]
+    assert ag.actors.listExecutions(actorId=actor.id).totalExecutions == 5
 
 
 @pytest.mark.transports("in-process", reason="agavepy 0.9.5's actors.listExecutions takes no q or skip")
@@ -382,7 +389,7 @@ def test_list_executions_filters_with_mongo_query(ag):
     actor = ag.actors.add(body={"image": "exit:1"})
     ids = [run(ag, actor.id, {"message": str(code)}).id for code in (0, 1, 2, 3)]
     def matching(q):
-        return [e["id"] for e in ag.actors.listExecutions(actorId=actor.id, q=q).executions]
+        return [e["id"] for e in ag.actors.listExecutions(actorId=actor.id, q=q).search]
     assert matching({"exitCode": {"$gte": 2}}) == ids[2:]
     assert matching({"finalState.ExitCode": {"$lt": 1}}) == ids[:1]
     assert matching({"final_state.ExitCode": {"$in": [1, 3]}}) == [ids[1], ids[3]]
@@ -390,6 +397,6 @@ def test_list_executions_filters_with_mongo_query(ag):
     assert matching({"id": ids[2]}) == [ids[2]]
 
 
-def test_list_executions_of_unknown_actor_is_400(ag):
-    with abaco_error(400, "AAAAAAAAAAAAA"):
+def test_list_executions_of_unknown_actor_is_404_naming_it(ag):
+    with abaco_error(404, "Actor with identifier 'AAAAAAAAAAAAA' not found"):
         ag.actors.listExecutions(actorId="AAAAAAAAAAAAA")

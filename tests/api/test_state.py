@@ -1,6 +1,7 @@
 """Actor state: getState/updateState, only for stateful actors."""
 from __future__ import annotations
 
+import ast
 import json
 
 import pytest
@@ -56,16 +57,17 @@ def test_update_state_replaces_rather_than_merges(ag, stateful):
     assert ag.actors.getState(actorId=stateful.id).state == {"b": 2}
 
 
-def test_state_is_not_part_of_the_actor(ag, stateful):
-    ag.actors.updateState(actorId=stateful.id, body={"secret": 1})
-    assert "state" not in ag.actors.get(actorId=stateful.id)
-    assert all("state" not in a for a in ag.actors.list())
+def test_state_is_part_of_every_actor_answer(ag, stateful):
+    """As Abaco's Actor.display: an updateState answers the actor with its new state."""
+    updated = ag.actors.updateState(actorId=stateful.id, body={"secret": 1})
+    assert updated.state == {"secret": 1}
+    assert ag.actors.get(actorId=stateful.id).state == {"secret": 1}
+    assert [a.state for a in ag.actors.list() if a.id == stateful.id] == [{"secret": 1}]
 
 
-def test_get_state_of_stateless_actor_is_404_actor_is_stateless(ag, stateless):
-    with abaco_error(404, "actor is stateless.") as caught:
-        ag.actors.getState(actorId=stateless.id)
-    assert caught.message == "actor is stateless."
+def test_get_state_of_a_stateless_actor_answers_its_empty_state(ag, stateless):
+    """Abaco answers any actor's state (a stateless one's is {}); only updating it is refused."""
+    assert ag.actors.getState(actorId=stateless.id).state == {}
 
 
 def test_update_state_of_stateless_actor_is_404_actor_is_stateless(ag, stateless):
@@ -73,9 +75,13 @@ def test_update_state_of_stateless_actor_is_404_actor_is_stateless(ag, stateless
         ag.actors.updateState(actorId=stateless.id, body={"a": 1})
 
 
-def test_state_of_unknown_actor_is_400(ag):
-    with abaco_error(400, "AAAAAAAAAAAAA"):
-        ag.actors.getState(actorId="AAAAAAAAAAAAA")
+def test_state_of_unknown_actor_is_an_error_naming_it(ag):
+    with abaco_error(404, "Actor with identifier 'nobody-here' not found"):
+        ag.actors.getState(actorId="nobody-here")
+    unknown_id = ag.actors.add(body={"image": "state:1"}).id
+    ag.actors.delete(actorId=unknown_id)
+    with abaco_error(400, f"Actor DEV-DEVELOP_{unknown_id} does not exist"):
+        ag.actors.getState(actorId=unknown_id)
 
 
 def test_update_state_with_invalid_json_text_is_400(ag, stateful):
@@ -105,7 +111,7 @@ def test_admin_may_read_and_write_any_state(ag, admin, stateful):
 
 def test_executions_see_the_state_and_the_handler_can_update_it(ag):
     def step(ctx):
-        state = json.loads(ctx.state)
+        state = ast.literal_eval(ctx.state)  # the real worker's format: the Python repr of the state
         state["seen"] = state.get("seen", []) + [ctx.raw_message]
         ctx.update_state(state)
     ag.register_image("step:1", step)

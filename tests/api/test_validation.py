@@ -74,8 +74,15 @@ def test_bad_default_environment_names_are_400(ag):
 
 
 def test_bad_token_value_is_400(ag):
-    with abaco_error(400, "token"):
+    with abaco_error(400, "Invalid actor description: {'token': 'Whether this actor requires an OAuth access token.'}"):
         ag.actors.add(body={"image": "echo:1", "token": "maybe"})
+
+
+@pytest.mark.parametrize("given, stored", [(True, True), ("False", False), ("1", True), (None, "false")])
+def test_token_is_read_as_abaco_reads_it(ag, given, stored):
+    """An explicit value is a boolean; an omitted one is the configured default, the string "false"."""
+    body = {"image": "echo:1"} if given is None else {"image": "echo:1", "token": given}
+    assert ag.actors.add(body=body).token == stored
 
 
 def test_several_wrong_fields_are_all_named(ag):
@@ -145,9 +152,15 @@ def test_default_user_of_the_emulator_may_be_given_roles():
         assert emulator.actors.add(body={"image": "echo:1", "maxWorkers": 2}).maxWorkers == 2
 
 
-def test_privileged_field_at_its_default_is_allowed_for_everyone(ag):
-    actor = ag.actors.add(body={"image": "echo:1", "privileged": False, "queue": "default"})
+def test_privileged_field_at_a_false_value_is_allowed_for_everyone(ag):
+    actor = ag.actors.add(body={"image": "echo:1", "privileged": False})
     assert actor.privileged is False and actor.queue == "default"
+
+
+def test_any_queue_needs_the_privileged_role_as_on_abaco(ag):
+    """Abaco refuses any truthy `queue` from an ordinary user, "default" included."""
+    with abaco_error(400, "only admins and privileged users can set queue."):
+        ag.actors.add(body={"image": "echo:1", "queue": "default"})
 
 
 def test_update_setting_a_privileged_field_is_400_for_ordinary_users(ag):
@@ -167,7 +180,7 @@ def test_max_workers_on_a_stateful_actor_is_400(ag):
     power = ag.as_user("power", roles=PRIVILEGED)
     with abaco_error(400) as caught:
         power.actors.add(body={"image": "echo:1", "stateless": False, "maxWorkers": 2})
-    assert caught.message == "stateful actors can only have 1 worker."
+    assert caught.message == "Invalid actor description: stateful actors can only have 1 worker."
 
 
 # -- never anything but an HTTPError -----------------------------------------------------

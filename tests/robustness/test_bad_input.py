@@ -337,25 +337,19 @@ def test_odd_identifiers_on_every_route_are_envelopes(server, records, odd):
             answer = raw(server, route.method, concrete(route.path, values), "{}", JSON_HEADERS)
             assert_clean(answer)
             assert "x-injected" not in answer.headers
-            if 300 <= answer.status < 400:  # "%2F" is a "/": "//" is redirected to "/"
-                assert_json_redirect(server, answer)
-            elif answer.status != 200:
+            assert not 300 <= answer.status < 400, answer.headers  # "//" is merged, never redirected
+            if answer.status != 200:
                 envelope_error(answer)
     still_serving(server, records)
     assert server.emulator.actors.get(actorId=records["actor_id"]).id == records["actor_id"]
 
 
-def assert_json_redirect(server, answer: Answer) -> None:
-    assert answer.headers["location"].startswith(server.url + "/actors/"), answer.headers
-    assert answer.headers["content-type"].startswith("application/json"), answer.text
-    assert set(answer.json()) == ENVELOPE_KEYS
-
-
-@pytest.mark.parametrize("path", ["/actors//v2", "/actors/v2//aliases", "/actors/v2/aliases//"])
-def test_a_path_with_double_slashes_is_redirected_without_an_html_page(server, path):
+@pytest.mark.parametrize("path", ["/actors//v2", "/actors/v2//aliases", "/actors/v2/aliases//", "//actors///v2"])
+def test_a_path_with_repeated_slashes_is_answered_as_with_one(server, path):
+    """As the gateway in front of Abaco (nginx, merge_slashes) does: tapipy posts to `//messages`."""
     answer = raw(server, "GET", path)
-    assert answer.status == 308
-    assert_json_redirect(server, answer)
+    assert answer.status == 200, answer.text
+    assert answer.json()["status"] == "success"
     assert "<html" not in answer.text.lower()
 
 
@@ -400,6 +394,8 @@ SCHEMA_ROUTES = {
     "AddNonceRequest": ("POST", "/actors/v2/{actor_id}/nonces", {"level": "READ"}),
     "AddAliasRequest": ("POST", "/actors/v2/aliases", {"alias": "fresh-alias", "actorId": "{actor_id}"}),
     "AddWorkersRequest": ("POST", "/actors/v2/{actor_id}/workers", {"num": 1}),
+    "UpdateAliasRequest": ("PUT", "/actors/v2/aliases/{alias}", {"actorId": "{actor_id}"}),
+    "AddExecutionRequest": ("POST", "/actors/v2/{actor_id}/executions", {"runtime": 1, "cpu": 1, "io": 1}),
 }
 CANDIDATES = [123, -1, 1.5, "text", True, None, [1, "a"], {"a": 1}, [], {}]
 
@@ -410,13 +406,18 @@ def wrong_values(schema: dict[str, Any]) -> list[Any]:
     return [value for value in CANDIDATES if not validator.is_valid(value)]
 
 
+# Abaco reads a message's `message` field with reqparse's type=str: any JSON value is a
+# string message (its str()), checked in tests/transports/test_http_api.py.
+READ_AS_TEXT = {("MessageRequest", "message")}
 FIELD_CASES = [(name, field, value) for name, schema in SCHEMAS.items()
-               for field, field_schema in schema["properties"].items() for value in wrong_values(field_schema)]
+               for field, field_schema in schema["properties"].items() if (name, field) not in READ_AS_TEXT
+               for value in wrong_values(field_schema)]
 
 
 def test_every_field_of_every_schema_has_wrong_values():
     fields = {(name, field) for name, field, _ in FIELD_CASES}
-    assert fields == {(name, field) for name, schema in SCHEMAS.items() for field in schema["properties"]}
+    assert fields | READ_AS_TEXT == {(name, field) for name, schema in SCHEMAS.items()
+                                     for field in schema["properties"]}
 
 
 @pytest.mark.parametrize("schema_name, field, value", FIELD_CASES,

@@ -286,7 +286,7 @@ def _intervals(ag, actor_id, execution_ids):
 
 def test_stateless_actor_with_several_workers_runs_in_parallel(ag):
     actor = busybox_actor(ag, "sleep 2")
-    ag.as_user("admin", roles=["Internal/abaco-admin"]).actors.addWorker(actorId=actor.id, body={"num": 2})
+    ag.as_user("admin", roles=["Internal/abaco-admin"]).actors.addWorker(actorId=actor.id, body={"num": 3})
     wait_until(lambda: len([w for w in ag.actors.listWorkers(actorId=actor.id) if w.status == "READY"]) >= 3,
                what="three READY workers")
     sent = [ag.actors.sendMessage(actorId=actor.id, body={"message": str(i)}).executionId for i in range(3)]

@@ -187,7 +187,7 @@ def test_output_is_captured_per_execution_when_several_run_at_once(ag, admin):
         print(f"{me}:err", file=sys.stderr)
     ag.register_image("chatty:1", chatty)
     actor = ag.actors.add(body={"image": "chatty:1"})
-    admin.actors.addWorker(actorId=actor.id, body={"num": 3})
+    admin.actors.addWorker(actorId=actor.id, body={"num": 4})
     sent = {name: ag.actors.sendMessage(actorId=actor.id, body={"message": name}).executionId
             for name in ("a", "b", "c", "d")}
     for name, execution_id in sent.items():

@@ -29,7 +29,7 @@ from abaco_emulator.server import serve  # noqa: E402
 from abaco_checks import echo  # noqa: E402
 
 ADMIN = "Internal/abaco-admin"
-ID_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{13}(?![A-Za-z0-9])")
+ID_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{12,13}(?![A-Za-z0-9])")
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 VOLATILE_NUMBERS = {"cpu", "totalCpu", "runtime", "totalRuntime", "io", "totalIo"}
 REPO = Path(__file__).resolve().parents[2]
@@ -105,7 +105,6 @@ def scenario(actors, emulator, with_search=True):
     call(r, "get unknown id", lambda: actors.get(actorId="AAAAAAAAAAAAA"))
     call(r, "get unknown alias", lambda: actors.get(actorId="nothing-here"))
     call(r, "list", lambda: actors.list())
-    call(r, "list paged", lambda: actors.list(limit=1, offset=1))
     call(r, "update", lambda: actors.update(actorId=one["id"], body={"image": "echo:1", "description": "changed",
                                                                       "defaultEnvironment": {"K": "v"}}))
     sent = call(r, "sendMessage", lambda: actors.sendMessage(actorId=two["id"], body={"message": "hello"},
@@ -127,7 +126,8 @@ def scenario(actors, emulator, with_search=True):
                  lambda: actors.getOneExecutionResult(actorId=two["id"], executionId=eid))
     call(r, "getExecution unknown", lambda: actors.getExecution(actorId=two["id"], executionId="nope"))
     call(r, "listExecutions", lambda: actors.listExecutions(actorId=two["id"]))
-    call(r, "listExecutions paged", lambda: actors.listExecutions(actorId=two["id"], limit=1, offset=1))
+    # (with limit= or offset= a listing is a search in Abaco, an answer agavepy's list model mangles;
+    # paging is getSearch's, below)
     call(r, "getMessages", lambda: actors.getMessages(actorId=two["id"]))
     call(r, "deleteMessages", lambda: actors.deleteMessages(actorId=two["id"]))
     call(r, "getState", lambda: actors.getState(actorId=two["id"]))
@@ -218,7 +218,8 @@ def test_agavepy_models_and_errors(abaco_server_local):
         ag.actors.get(actorId="nothing-here")
     assert info.value.response.status_code == 404
     assert info.value.response.json()["status"] == "error"
-    assert ag.actors.deleteMessages(actorId=actor.id) == {"msg": "Actor mailbox purged."}
+    purged = ag.actors.deleteMessages(actorId=actor.id)
+    assert purged.msg == "Actor mailbox purged." and purged["_links"]["self"].endswith(f"/actors/v2/{actor.id}/messages")
     assert ag.actors.delete(actorId=actor.id) is None
 
 

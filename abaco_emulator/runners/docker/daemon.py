@@ -48,11 +48,11 @@ def ping(client: Any) -> None:
     try:
         client.ping()
     except Exception as exc:
-        raise DockerUnavailable(f"no Docker engine answers at {_address(client)} ({type(exc).__name__}: {exc}). "
+        raise DockerUnavailable(f"no Docker engine answers at {address(client)} ({type(exc).__name__}: {exc}). "
                                 f"{HOW_TO_START_DOCKER}") from exc
 
 
-def _address(client: Any) -> str:
+def address(client: Any) -> str:
     """Where a client talks to its daemon, as a user would write it."""
     api = getattr(client, "api", None)
     path = getattr(getattr(api, "_custom_adapter", None), "socket_path", None)

@@ -77,6 +77,10 @@ class DockerRunner(Runner):
     def client(self) -> Any:
         return self._client
 
+    @property
+    def location(self) -> str:
+        return daemon.address(self._client)
+
     def prepare(self, image: str) -> None:
         self._images.prepare(image)
 
