@@ -7,6 +7,8 @@ import signal
 import sys
 import threading
 
+from ..auth import DEFAULT_TENANT
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback)")
@@ -24,6 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", action="append", default=[], metavar="TOKEN=USER[:ROLE,...]",
                         help="accept bearer TOKEN as USER with ROLEs; repeatable. With any --token the "
                              "server requires credentials")
+    parser.add_argument("--tenant", default=DEFAULT_TENANT,
+                        help="the default user's tenant; JWT headers name their own in their suffix "
+                             f"(default: {DEFAULT_TENANT})")
+    parser.add_argument("--allow-privileged", action="store_true",
+                        help="run actors registered with privileged=true (otherwise they go to ERROR, "
+                             "as on a server that refuses privileged containers)")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a non-loopback --host (other machines could run actors here)")
     parser.add_argument("--log-level", default="WARNING", help="logging level (default: WARNING)")
@@ -50,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         server = serve(host=args.host, port=args.port, tokens=tokens, allow_remote=args.allow_remote,
                        db_path=args.db, runner=args.runner, pull=args.pull, user=args.user,
-                       roles=[expand_role(r) for r in args.role])
+                       roles=[expand_role(r) for r in args.role], tenant=args.tenant,
+                       allow_privileged=args.allow_privileged)
     except (OSError, ValueError, EmulatorError) as exc:  # EmulatorError: a damaged --db file, no Docker
         for sig, handler in previous.items():
             signal.signal(sig, handler)

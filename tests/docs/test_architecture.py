@@ -16,14 +16,14 @@ PACKAGE = Path(__file__).resolve().parents[2] / "abaco_emulator"
 LAYERS: list[tuple[str, set[str]]] = [
     ("transports", {"__init__", "__main__", "cli", "pytest_plugin", "server", "http_app", "client", "remote",
                     "openapi", "demo", "emulator", "table"}),
-    ("dialects", {"dialects"}),
+    ("dialects", {"dialects", "forms"}),
     ("operations", {"operations"}),
     ("service", {"service"}),
     ("engine", {"engine"}),
     ("auth", {"auth"}),
     ("runners", {"runners", "contract"}),
     ("store", {"store"}),
-    ("records", {"models", "schemas", "query"}),
+    ("records", {"models", "schemas", "query", "cron"}),
     ("foundations", {"errors", "keycase", "waiting", "attrdict"}),
     # Copied alone into actor containers (the runners mount it): it imports nothing of the package.
     ("standalone", {"agave"}),

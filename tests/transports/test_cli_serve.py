@@ -111,3 +111,35 @@ def test_parser_has_serve_and_room_for_more(capsys):
     assert args.host == "127.0.0.1" and args.runner == "docker"
     assert main([]) == 2
     assert "serve" in capsys.readouterr().out
+
+
+def test_serve_tenant_and_allow_privileged_flags_reach_the_emulator():
+    process, url, _ = start("--port", "0", "--runner", "local", "--tenant", "TACC", "--allow-privileged",
+                            "--role", "privileged")
+    try:
+        created = requests.post(url + "/actors/v2", data={"image": "x:1", "privileged": "True"}, timeout=10)
+        actor = created.json()["result"]
+        assert created.status_code == 200 and actor["privileged"] is True
+        deadline = time.monotonic() + 10
+        while (shown := requests.get(f"{url}/actors/v2/{actor['id']}", timeout=10).json()["result"])["status"] \
+                == "SUBMITTED" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # x:1 has no handler, so it ends in ERROR, but not for being privileged
+        assert "privileged" not in shown["statusMessage"].lower()
+        # the default user lives in TACC: a JWT of the same user in another tenant sees nothing
+        assert requests.get(f"{url}/actors/v2/{actor['id']}", timeout=10).status_code == 200
+        other = requests.get(f"{url}/actors/v2/{actor['id']}", timeout=10,
+                             headers={"X-Jwt-Assertion-SD2E": _jwt("testuser")})
+        assert other.status_code in (400, 404) and "does not exist" in other.json()["message"]
+    finally:
+        code, _, err = stop(process, signal.SIGTERM)
+    assert code == 0, err
+
+
+def _jwt(user):
+    import base64
+    import json
+
+    def part(value):
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+    return f"{part({'alg': 'none'})}.{part({'http://wso2.org/claims/enduser': user})}.sig"
