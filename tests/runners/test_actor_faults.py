@@ -456,7 +456,7 @@ def test_docker_binary_message_never_read_does_not_hang(dag):
     ex = run(dag, shell.id, binary=MIB)
     assert (ex.status, ex.exitCode) == ("COMPLETE", 0)
     assert logs(dag, shell.id, ex.id) == "ignored\n"
-    python = python_actor(dag, 'print("ignored", get_context()["content_type"])')
+    python = python_actor(dag, 'print("ignored", os.environ["_abaco_Content_Type"])')
     ex = run(dag, python.id, binary=MIB)
     assert (ex.status, ex.exitCode) == ("COMPLETE", 0)
     assert logs(dag, python.id, ex.id) == "ignored application/octet-stream\n"
