@@ -115,7 +115,7 @@ def run(quick: bool) -> list[Result]:
             ag.wait_for_execution(scaled.id, warm.executionId, timeout=120)
             one = _throughput(ag, scaled.id, count)
             admin = ag.as_user("admin", roles=["Internal/abaco-admin"])
-            admin.actors.addWorker(actorId=scaled.id, body={"num": 1})
+            admin.actors.addWorker(actorId=scaled.id, body={"num": 2})  # Abaco: ensure at least num workers
             _wait_ready(ag, scaled.id, 2)
             warm = ag.actors.sendMessage(actorId=scaled.id, body={"message": "warm up"})
             ag.wait_for_execution(scaled.id, warm.executionId, timeout=120)

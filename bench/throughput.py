@@ -21,7 +21,7 @@ def measure(db_path: str | None, count: int, workers: int = 4) -> dict[str, floa
         actor = emulator.actors.add(body={"image": NOOP_IMAGE, "name": "throughput", "stateless": True})
         if workers > 1:
             admin = emulator.as_user("admin", roles=ADMIN_ROLES)
-            admin.actors.addWorker(actorId=actor.id, body={"num": workers - 1})
+            admin.actors.addWorker(actorId=actor.id, body={"num": workers})  # Abaco: ensure at least num workers
         warm = emulator.actors.sendMessage(actorId=actor.id, body={"message": "warm up"})
         emulator.wait_for_execution(actor.id, warm.executionId, timeout=30)
         begin = time.perf_counter()

@@ -49,8 +49,8 @@ class HttpActors:
     def getMessages(self, actorId):
         return self._call("GET", f"/{actorId}/messages")
 
-    def listExecutions(self, actorId, limit=100):
-        return self._call("GET", f"/{actorId}/executions", params={"limit": limit})
+    def listExecutions(self, actorId):
+        return self._call("GET", f"/{actorId}/executions")  # a query parameter would make it a search
 
     def getExecution(self, actorId, executionId):
         return self._call("GET", f"/{actorId}/executions/{executionId}")
@@ -164,7 +164,7 @@ class Workload:
         assert not self.failures, self.failures[:3]
         survivors = self.shared + self.pool
         for actor_id in survivors:
-            listed = actors.listExecutions(actorId=actor_id, limit=100000)
+            listed = actors.listExecutions(actorId=actor_id)
             ids = [e["id"] for e in listed.executions]
             accepted = self.accepted.get(actor_id, [])
             assert len(ids) == len(set(ids)) == listed.totalExecutions, actor_id
@@ -172,7 +172,7 @@ class Workload:
             assert {e["status"] for e in listed.executions} <= {"COMPLETE"}
             assert actors.getMessages(actorId=actor_id).messages == 0
             found = actors.getSearch(search_type="executions", q={"actor_id": actor_id}, limit=100000)
-            assert found["_metadata"]["total_count"] == len(accepted)
+            assert found["_metadata"]["totalCount"] == len(accepted)
             assert sorted(r["id"] for r in found.search) == sorted(accepted)
         assert actors.getState(actorId=self.stateful).state in self.states
 
@@ -260,7 +260,7 @@ def worker_load(ag, admin, shared: dict[str, bool], number: int, calls: int, acc
                     ag.actors.delete(actorId=private)
                 else:
                     found = ag.actors.getSearch(search_type="workers", q=json.dumps({"actor_id": actor_id}))
-                    assert found["_metadata"]["total_count"] == len(found.search)
+                    assert found["_metadata"]["totalCount"] == len(found.search)
             except HTTPError as exc:  # a worker another thread deleted first, or too many workers
                 assert exc.response.status_code in (400, 404), exc.response.text
                 with lock:
@@ -286,7 +286,7 @@ def test_racing_worker_deletes_updates_and_compactions_leave_every_actor_a_worke
         assert all("Worker not found" in m or "at most" in m or "No actor" in m for m in races), set(races)
         ag.drain(60)  # hangs if an actor was left without a worker
         for actor_id, stateless in shared.items():
-            listed = ag.actors.listExecutions(actorId=actor_id, limit=100000)
+            listed = ag.actors.listExecutions(actorId=actor_id)
             ids = [e["id"] for e in listed.executions]
             assert sorted(ids) == sorted(accepted[actor_id]) and len(ids) == listed.totalExecutions
             assert {e["status"] for e in listed.executions} == {"COMPLETE"}
@@ -299,7 +299,7 @@ def test_racing_worker_deletes_updates_and_compactions_leave_every_actor_a_worke
     # and the file, compacted under the load, reopens with the same executions
     with AbacoEmulator(runner="local", db_path=str(tmp_path / "abaco.json")) as again:
         for actor_id in shared:
-            listed = again.actors.listExecutions(actorId=actor_id, limit=100000)
+            listed = again.actors.listExecutions(actorId=actor_id)
             assert listed.totalExecutions == len(accepted[actor_id])
 
 

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from abaco_emulator import AbacoEmulator
 from abaco_emulator.client import METHODS, ActorsClient
+from abaco_emulator.models import alias_id
 from abaco_emulator.query import SEARCH_TYPES
 from abaco_emulator.schemas import SCHEMAS
 from abaco_emulator.server import serve
@@ -145,13 +146,13 @@ class World:
         actors = self.ag.actors
         current = getattr(self, "actor_id", None)
         record = self.ag.store.get("actors", current) if current else None
-        if record is not None and record["image"] == IMAGE and self.ag.store.get("aliases", "fuzz-alias"):
+        key = alias_id(self.ag.service.options.tenant, "fuzz-alias")  # aliases are keyed per tenant
+        if record is not None and record["image"] == IMAGE and self.ag.store.get("aliases", key):
             return
         if record is not None:
             actors.delete(actorId=current)
-        for alias in ("fuzz-alias",):
-            if self.ag.store.get("aliases", alias):
-                self.ag.store.delete("aliases", alias)
+        if self.ag.store.get("aliases", key):
+            self.ag.store.delete("aliases", key)
         actor = actors.add(body={"image": IMAGE, "stateless": False, "name": "fuzzed"})
         self.actor_id = actor.id
         actors.addAlias(body={"alias": "fuzz-alias", "actorId": actor.id})
