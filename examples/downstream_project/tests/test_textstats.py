@@ -46,7 +46,7 @@ def test_counter_keeps_its_state_between_messages(ag, actor_images):
 
 
 def test_a_failing_actor_is_reported_with_its_logs(ag, actor_images):
-    # Registered stateless by mistake: the counter's getState call gets a 404, the actor
+    # Registered stateless by mistake: the counter's update_state gets a 404, the actor
     # exits 1 (Abaco still says COMPLETE), and the error carries the traceback it printed.
     actor_id = textstats.register(ag, actor_images["counter"], name="stateless-counter")
     with pytest.raises(textstats.ActorFailed, match=r"(?s)exit code 1.*404 Client Error.*/state"):
