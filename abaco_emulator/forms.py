@@ -79,6 +79,9 @@ _ACTOR = (
     Param("mounts", "list", "Host directories to mount into each execution's container."),
 )
 
+_ALIAS_ACTOR_ID = Param("actor_id", "str", "The human readable id for the actor associated with this alias.",
+                        required=True)
+
 SPECS: dict[str, BodySpec] = {
     "Actor": BodySpec(_ACTOR, "Invalid actor description: "),
     "AddNonceRequest": BodySpec((
@@ -88,10 +91,10 @@ SPECS: dict[str, BodySpec] = {
     ), "Invalid nonce description: "),
     "AddAliasRequest": BodySpec((
         Param("alias", "str", "Actual alias for the actor; must be unique within a tenant.", required=True),
-        Param("actor_id", "str", "The human readable id for the actor associated with this alias.", required=True),
+        _ALIAS_ACTOR_ID,
     ), "Invalid alias description. Missing required field: "),
     "UpdateAliasRequest": BodySpec((
-        Param("actor_id", "str", "The human readable id for the actor associated with this alias.", required=True),
+        _ALIAS_ACTOR_ID,
         Param("alias", "str", "The alias itself (a PUT may not change it)."),
     ), "Invalid alias description. Missing required field: "),
     "PermissionsUpdateRequest": BodySpec((
