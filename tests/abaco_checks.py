@@ -1,6 +1,8 @@
 """Assertions and handlers shared by the behaviour tests, in-process and over HTTP."""
 from __future__ import annotations
 
+import base64
+import json
 import re
 import threading
 import time
@@ -140,3 +142,12 @@ def all_results(ag, actor_id: str, execution_id: str) -> list[bytes]:
     while data := ag.actors.getOneExecutionResult(actorId=actor_id, executionId=execution_id).content:
         found.append(data)
     return found
+
+
+def jwt(user: str, roles=(), tenant_suffix: str = "@carbon.super") -> str:
+    """An unsigned WSO2-style JWT naming `user` and its roles (the emulator decodes, never verifies)."""
+    def part(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+    claims = {"http://wso2.org/claims/enduser": user + tenant_suffix,
+              "http://wso2.org/claims/role": ",".join(roles)}
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.signature"

@@ -2,16 +2,13 @@
 CORS, repeated slashes, nonce and admin shapes, cron checks, alias permissions, tenants."""
 from __future__ import annotations
 
-import base64
-import json
-
 import pytest
 import requests
 from hashids import Hashids
 
 from abaco_emulator.server import serve
 
-from abaco_checks import ID, echo
+from abaco_checks import ID, echo, jwt
 
 ADMIN = "Internal/abaco-admin"
 
@@ -26,13 +23,6 @@ def admin_server():
 def result(response, status=200):
     assert response.status_code == status, response.text
     return response.json()["result"] if status == 200 else response.json()["message"]
-
-
-def jwt(user, roles=()):
-    def part(value):
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-    claims = {"http://wso2.org/claims/enduser": user, "http://wso2.org/claims/role": ",".join(roles)}
-    return f"{part({'alg': 'none'})}.{part(claims)}.sig"
 
 
 def test_form_bodies_are_typed_as_reqparse_types_them(admin_server):

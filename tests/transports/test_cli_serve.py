@@ -16,6 +16,8 @@ import requests
 from abaco_emulator import AbacoEmulator
 from abaco_emulator.cli import build_parser, main
 
+from abaco_checks import jwt
+
 REPO = Path(__file__).resolve().parents[2]
 READY = re.compile(r"^ready: (http://127\.0\.0\.1:\d+)")
 
@@ -129,17 +131,8 @@ def test_serve_tenant_and_allow_privileged_flags_reach_the_emulator():
         # the default user lives in TACC: a JWT of the same user in another tenant sees nothing
         assert requests.get(f"{url}/actors/v2/{actor['id']}", timeout=10).status_code == 200
         other = requests.get(f"{url}/actors/v2/{actor['id']}", timeout=10,
-                             headers={"X-Jwt-Assertion-SD2E": _jwt("testuser")})
+                             headers={"X-Jwt-Assertion-SD2E": jwt("testuser")})
         assert other.status_code in (400, 404) and "does not exist" in other.json()["message"]
     finally:
         code, _, err = stop(process, signal.SIGTERM)
     assert code == 0, err
-
-
-def _jwt(user):
-    import base64
-    import json
-
-    def part(value):
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-    return f"{part({'alg': 'none'})}.{part({'http://wso2.org/claims/enduser': user})}.sig"

@@ -14,7 +14,7 @@ from abaco_emulator.http_app import NOT_ALLOWED
 from abaco_emulator.server import serve
 from abaco_emulator.service import Caller
 
-from abaco_checks import ID, TIME, echo
+from abaco_checks import ID, TIME, echo, jwt
 
 ENVELOPE_KEYS = {"message", "result", "status", "version"}
 ADMIN = "Internal/abaco-admin"
@@ -44,14 +44,6 @@ def error(response, status, *fragments):
     for fragment in fragments:
         assert fragment.lower() in body["message"].lower(), (fragment, body["message"])
     return body["message"]
-
-
-def jwt(user, roles=(), tenant_suffix="@carbon.super"):
-    def part(value):
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-    claims = {"http://wso2.org/claims/enduser": user + tenant_suffix,
-              "http://wso2.org/claims/role": ",".join(roles)}
-    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.signature"
 
 
 @pytest.fixture
@@ -334,6 +326,7 @@ def test_delete_execution_force_quits_a_running_one(server, url):
 
 def test_limit_offset_skip_and_bad_values(url):
     ids = [add_actor(url, name=f"a{i}")["id"] for i in range(4)]
+
     def found(query):  # a listing with query parameters is a search (Abaco's ActorsResource.get)
         return [a["id"] for a in ok(requests.get(f"{url}?{query}"), "Actors search completed successfully.")["search"]]
     assert found("limit=2") == ids[:2]
