@@ -3,18 +3,22 @@ from __future__ import annotations
 
 import atexit
 import weakref
+from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
 
 from .attrdict import AttrDict
 from .auth import DEFAULT_TENANT, Caller, TokenRegistry
 from .client import ActorsClient
+from .clock import Clock
 from .dialects.abaco_v2 import AbacoV2
 from .engine import Engine
 from .errors import EmulatorError
+from .events import EventDispatcher
 from .models import PULL_POLICIES
 from .operations import RESERVED_WORDS
 from .runners.base import Runner
 from .runners.local import LocalRunner
+from .scheduler import LogSettings, Scheduler
 from .service import ActorsService, ServiceOptions
 from .store import Store
 
@@ -59,6 +63,14 @@ class _View:
         self._emulator.engine.drain(timeout)
         self._emulator.raise_background_errors()
 
+    def advance_time(self, seconds: float) -> datetime:
+        """Move the emulator's clock `seconds` forward (emulator only): every cron execution
+        and log expiry due in that span happens before it returns (cron executions are
+        queued: `drain` waits for them). The emulator's new now."""
+        moment = self._emulator.scheduler.advance(seconds)
+        self._emulator.raise_background_errors()
+        return moment
+
 
 class UserView(_View):
     """The same emulator acting as another user (`ag.as_user(name, roles=...)`)."""
@@ -86,7 +98,8 @@ class AbacoEmulator(_View):
                  roles: Iterable[str] = (), tenant: str = DEFAULT_TENANT, api_server: str | None = None,
                  max_run_time: float | None = None, pull: str = "never", uid: int | None = None,
                  network_mode: str = "host", allow_privileged: bool = False, allow_mounts: bool = False,
-                 docker_client: Any = None) -> None:
+                 allow_remote_webhooks: bool = False, log_ex: int = LogSettings.default,
+                 log_ex_limit: int = LogSettings.limit, docker_client: Any = None) -> None:
         if pull not in PULL_POLICIES:
             raise ValueError(f"pull must be one of {', '.join(PULL_POLICIES)}, not {pull!r}")
         self._emulator = self
@@ -95,16 +108,24 @@ class AbacoEmulator(_View):
                                   docker_client=docker_client)
         self.store = Store(db_path)
         self.tokens = TokenRegistry()
+        self.clock = Clock()
         self.engine = Engine(self.store, self.runner, self.tokens, tenant=tenant, max_run_time=max_run_time,
-                             allow_privileged=allow_privileged)
+                             allow_privileged=allow_privileged, clock=self.clock)
+        # Before the engine starts: the clock is set back to where it was, and every status
+        # change and execution from the first one on makes its events and log expiry.
+        self.scheduler = Scheduler(self.store, self.engine, self.clock, LogSettings(log_ex, log_ex_limit))
+        self.events = EventDispatcher(self.store, self.engine, self.clock,
+                                      allow_remote_webhooks=allow_remote_webhooks)
         options = ServiceOptions(tenant=tenant, allow_mounts=allow_mounts, reserved_aliases=RESERVED_WORDS)
-        self.service = ActorsService(self.store, self.engine, options)
+        self.service = ActorsService(self.store, self.engine, options, self.scheduler)
         if api_server:
             self.set_api_server(api_server)
         self.dialect = AbacoV2()
         self.user = user
         self.roles = frozenset(roles)
         self.actors = ActorsClient(self.service, Caller(user, self.roles, tenant), self.dialect)
+        self.events.start()
+        self.scheduler.start()
         self.engine.start()
         _open_emulators.add(self)
 
@@ -145,11 +166,13 @@ class AbacoEmulator(_View):
         self._closed = True
         _open_emulators.discard(self)
         try:
+            self.scheduler.close()
             self.engine.close(timeout, finish_running=finish_running)
         except KeyboardInterrupt:  # no more waiting: force-quit what still runs
             self.engine.close()
             raise
         finally:
+            self.events.close()
             self.store.close()
 
     def __enter__(self) -> "AbacoEmulator":

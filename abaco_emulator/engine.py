@@ -26,9 +26,10 @@ from typing import Any, Callable, Mapping
 
 from . import models
 from .auth import TokenRegistry
+from .clock import Clock
 from .contract import Message, environment_for
 from .errors import BadRequest, ExecutionTimeout, ImageUnavailable, NotFound, PrivilegedRefused, RunnerUnavailable
-from .models import ActorRecord, ExecutionRecord, MessageRecord, WorkerRecord
+from .models import ActorRecord, ExecutionRecord, MessageRecord
 from .runners.base import ExecutionSpec, RunOutcome, Runner
 from .runners.output import LogBuffer
 from .schemas import check_json
@@ -54,6 +55,9 @@ class EngineEvent:
     status_message: str = ""
     execution_id: str | None = None
     exit_code: int | None = None
+    # The status the actor had before the emulator restarted, reached again: no change
+    # anyone made (event links and webhooks are not told of it again).
+    resumed: bool = False
 
 
 Subscriber = Callable[[EngineEvent], None]
@@ -146,8 +150,10 @@ class Engine:
     """Owns the mailboxes and workers of every actor and records their executions."""
 
     def __init__(self, store: Store, runner: Runner, tokens: TokenRegistry, *, tenant: str,
-                 max_run_time: float | None = None, allow_privileged: bool = False) -> None:
+                 max_run_time: float | None = None, allow_privileged: bool = False,
+                 clock: Clock | None = None) -> None:
         self.store = store
+        self.clock = clock or Clock()
         self.allow_privileged = allow_privileged
         self.runner = runner
         self.tokens = tokens
@@ -168,6 +174,7 @@ class Engine:
         self._running: dict[str, Worker] = {}
         self._live_logs: dict[str, LogBuffer] = {}  # what running executions wrote so far
         self._removed: set[str] = set()  # deleted actors: a racing send queues nothing for them
+        self._before_restart: dict[str, str] = {}  # actor id -> its status when the emulator stopped
         self._closed = False
 
     # -- life cycle ------------------------------------------------------------------
@@ -184,6 +191,7 @@ class Engine:
                 self.mailbox(message["actor_id"]).put(message["id"])
         for actor in self.store.actors.all():
             if actor["status"] != models.SHUTTING_DOWN:
+                self._before_restart[actor["id"]] = actor["status"]
                 self._set_actor_status(actor["id"], models.SUBMITTED)
                 self.start_actor(actor["id"])
 
@@ -230,8 +238,9 @@ class Engine:
                     or actor["status"] in unless:
                 return False
             self.store.actors.update(actor_id, {"status": status, "status_message": message})
-            self._publish(EngineEvent(f"ACTOR_{status}", actor_id, models.now(), status,
-                                      previous=actor["status"], status_message=message))
+            resumed = status in (models.READY, models.ERROR) and self._before_restart.pop(actor_id, None) == status
+            self._publish(EngineEvent(f"ACTOR_{status}", actor_id, self.clock.stamp(), status,
+                                      previous=actor["status"], status_message=message, resumed=resumed))
         return True
 
     def _publish(self, event: EngineEvent) -> None:
@@ -253,6 +262,37 @@ class Engine:
                 return
             box = self.mailbox(actor_id)
         box.put(message_id)
+
+    def store_message(self, actor_id: str, message: Message, executor: str,
+                      environment: Mapping[str, Any] | None = None) -> str:
+        """Store a message and its SUBMITTED execution in one transaction (joining the
+        caller's, if it is in one); `notify` queues it. What a sender, an event and a cron
+        schedule have in common; `executor` is who the execution runs for."""
+        execution_id = models.new_id()
+        execution: ExecutionRecord = {
+            "id": execution_id,
+            "actor_id": actor_id,
+            "api_server": self.api_server,
+            "executor": executor,
+            "worker_id": None,
+            "status": models.SUBMITTED,
+            "message_received_time": self.clock.stamp(),
+            "start_time": None,
+            "finish_time": None,
+            "runtime": 0,
+            "cpu": 0,
+            "io": 0,
+            "exit_code": None,
+            "final_state": None,
+        }
+        with self.store.transaction():
+            current = self.store.actors.get(actor_id)
+            if current is None or current["status"] == models.SHUTTING_DOWN:  # deleted meanwhile
+                raise NotFound(f"No actor found with id: {actor_id}.")
+            self.store.executions.insert(execution)
+            self.store.messages.insert({"id": execution_id, "actor_id": actor_id, "message": message.to_record(),
+                                        "environment": {str(k): str(v) for k, v in (environment or {}).items()}})
+        return execution_id
 
     def queued(self, actor_id: str) -> int:
         return len(self.mailbox(actor_id))
@@ -285,8 +325,8 @@ class Engine:
                     "ch_name": f"worker_{worker.id}", "image": actor["image"], "location": self.runner.location,
                     # The emulator's worker is a thread, not a container: its "container id" names it.
                     "cid": f"abaco-emulator-worker-{worker.id}", "host_id": "abaco-emulator",
-                    "host_ip": "127.0.0.1", "create_time": models.now(),
-                    "last_execution_time": None, "last_health_check_time": models.now(),
+                    "host_ip": "127.0.0.1", "create_time": self.clock.stamp(),
+                    "last_execution_time": None, "last_health_check_time": self.clock.stamp(),
                     "tenant": actor.get("tenant"),
                 })
                 worker.start()
@@ -387,7 +427,7 @@ class Engine:
 
     def _set_worker_status(self, worker_id: str, status: str) -> None:
         if self.store.workers.get(worker_id) is not None:
-            self.store.workers.update(worker_id, {"status": status, "last_health_check_time": models.now()})
+            self.store.workers.update(worker_id, {"status": status, "last_health_check_time": self.clock.stamp()})
 
     def _actor_ready(self, actor_id: str, revision: int) -> None:
         self._set_actor_status(actor_id, models.READY, revision=revision,
@@ -469,10 +509,10 @@ class Engine:
         # whether or not RUNNING was written.
         with self.store.transaction(durable=False):
             execution = self.store.executions.update(message_id, {
-                "status": models.RUNNING, "start_time": models.now(), "worker_id": worker.id})
+                "status": models.RUNNING, "start_time": self.clock.stamp(), "worker_id": worker.id})
             self.store.workers.update(worker.id, {"status": models.WORKER_BUSY,
-                                                  "last_execution_time": models.now()})
-            self._publish(EngineEvent("EXECUTION_STARTED", actor["id"], models.now(), models.RUNNING,
+                                                  "last_execution_time": self.clock.stamp()})
+            self._publish(EngineEvent("EXECUTION_STARTED", actor["id"], self.clock.stamp(), models.RUNNING,
                                       execution_id=message_id))
         with self._lock:
             self._running[message_id] = worker
@@ -492,8 +532,8 @@ class Engine:
                 written += "\n"
             outcome = RunOutcome(exit_code=-1, logs=f"{written}abaco-emulator: the execution failed in the "
                                                     f"emulator, not in the actor: {exc}\n",
-                                 results=[], start_time=execution["start_time"] or models.now(),
-                                 finish_time=models.now(), runtime=0)
+                                 results=[], start_time=execution["start_time"] or self.clock.stamp(),
+                                 finish_time=self.clock.stamp(), runtime=0)
             status = models.ERROR
         finally:
             self.tokens.revoke(token)
@@ -510,7 +550,7 @@ class Engine:
             binary=message.data, max_run_time=self._max_run_time(actor), mem_limit=actor.get("mem_limit"),
             max_cpus=actor.get("max_cpus"), use_container_uid=actor.get("use_container_uid", False),
             privileged=actor.get("privileged", False), mounts=actor.get("mounts") or [],
-            update_state=lambda value: self._update_state(actor["id"], value))
+            update_state=lambda value: self._update_state(actor["id"], value), clock=self.clock)
 
     def _record(self, worker: Worker, execution: ExecutionRecord, outcome: RunOutcome, status: str) -> None:
         execution_id, actor_id = execution["id"], execution["actor_id"]
@@ -532,7 +572,7 @@ class Engine:
             self.store.messages.delete(execution_id)
             if self.store.workers.get(worker.id) is not None:
                 self.store.workers.update(worker.id, {"status": models.WORKER_READY})
-            self._publish(EngineEvent("EXECUTION_COMPLETE", actor_id, models.now(), status,
+            self._publish(EngineEvent("EXECUTION_COMPLETE", actor_id, self.clock.stamp(), status,
                                       execution_id=execution_id, exit_code=outcome.exit_code))
         with self._lock:  # after the record: a reader of live logs then finds the stored ones
             self._running.pop(execution_id, None)

@@ -24,7 +24,7 @@ class Param:
     """One parameter of a body, as Abaco's PARAMS declare it."""
 
     name: str            # snake_case, as the service reads it
-    kind: str            # "str", "bool", "int", "dict", "list" (repeated str) or "truthy" (reqparse type=bool)
+    kind: str            # "str", "bool", "int", "float", "dict", "list" (repeated str) or "truthy" (reqparse type=bool)
     help: str
     required: bool = False
 
@@ -110,6 +110,9 @@ SPECS: dict[str, BodySpec] = {
         Param("io", "str", "Block I/O usage, in number of 512-byte sectors read from and written to, by the "
                            "execution.", required=True),
     ), "Invalid actor execution description: "),
+    "AdvanceClockRequest": BodySpec((
+        Param("seconds", "float", "Seconds to move the emulator's clock forward.", required=True),
+    ), "Invalid clock request: "),
 }
 
 
@@ -133,7 +136,7 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 _CONVERT: dict[str, Callable[[Any], Any]] = {
-    "str": str, "bool": _boolean, "int": int, "dict": _dict, "truthy": bool,
+    "str": str, "bool": _boolean, "int": int, "float": float, "dict": _dict, "truthy": bool,
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 from enum import IntEnum
-from typing import Any, NamedTuple, Optional, TypedDict
+from typing import Any, NamedTuple, NotRequired, Optional, TypedDict
 
 import hashids
 
@@ -88,11 +88,6 @@ def new_id() -> str:
 def looks_like_id(value: str) -> bool:
     """Whether `value` decodes as an Abaco id (so it names an actor, and may not be an alias)."""
     return bool(_HASHIDS.decode(value))
-
-
-def now() -> str:
-    """The current UTC time as ISO-8601 with milliseconds and a trailing Z."""
-    return format_time(datetime.now(timezone.utc))
 
 
 def format_time(moment: datetime) -> str:
@@ -230,6 +225,17 @@ class LogRecord(TypedDict):
     id: str
     actor_id: str
     logs: str
+    # When the logs expire (seconds since the epoch, on the emulator's clock); None: never.
+    expires_at: NotRequired[float | None]
+
+
+class EventRecord(TypedDict):
+    """A webhook POST not yet made: kept until it is, so a crash loses no event."""
+
+    id: str
+    actor_id: str
+    url: str
+    event: dict[str, Any]
 
 
 class ResultRecord(TypedDict):

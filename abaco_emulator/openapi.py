@@ -127,6 +127,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
     },
     "Logs": {"type": "object", "required": ["logs"], "properties": {"logs": _STRING, "_links": _ref("Links")}},
+    "Clock": {"type": "object", "required": ["now", "offset_seconds", "real_now"],
+              "properties": {"now": _TIME, "offset_seconds": {"type": "number"}, "real_now": _TIME}},
     "LiveLogs": {"type": "object", "required": ["logs", "status", "finished"],
                  "properties": {"logs": _STRING, "status": _STRING, "finished": {"type": "boolean"}}},
     "SearchResult": {
@@ -148,14 +150,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object", "required": ["runtime", "cpu", "io"],
         "properties": {k: {"oneOf": [_STRING, _INT]} for k in ("runtime", "cpu", "io")},
     },
+    "ClockRequest": {"type": "object", "required": ["seconds"],
+                     "properties": {"seconds": {"type": "number", "minimum": 0}}},
     "Envelope": {
         "type": "object", "required": ["message", "result", "status", "version"],
-        "properties": {"message": _STRING, "result": {}, "status": {"type": "string", "enum": ["success"]},
+        "properties": {"message": _STRING, "result": {"nullable": True}, "status": {"type": "string", "enum": ["success"]},
                        "version": _STRING},
     },
     "ErrorEnvelope": {
         "type": "object", "required": ["message", "result", "status", "version"],
-        "properties": {"message": _STRING, "result": {"enum": [None]},
+        "properties": {"message": _STRING, "result": {"nullable": True, "enum": [None]},
                        "status": {"type": "string", "enum": ["error"]}, "version": _STRING},
     },
 }
@@ -196,13 +200,14 @@ _QUERY_GROUPS = {"params": ("limit", "skip", "search", "exactsearch"), "q": ("q"
 _BODY_SCHEMAS = {"Actor": "ActorRequest", "AddAliasRequest": "AliasRequest", "AddNonceRequest": "NonceRequest",
                  "PermissionsUpdateRequest": "PermissionRequest", "AddWorkersRequest": "WorkersRequest",
                  "UpdateAliasRequest": "AliasUpdateRequest", "AddExecutionRequest": "ExecutionAccountingRequest",
-                 "message": "message", "state": "any"}
+                 "AdvanceClockRequest": "ClockRequest", "message": "message", "state": "any"}
 _RESULT_SCHEMAS: dict[str, Any] = {
     "actor": "Actor", "actors": ("array", "Actor"), "alias": "Alias", "aliases": ("array", "Alias"),
     "nonce": "Nonce", "nonces": ("array", "Nonce"), "worker": "Worker", "workers": ("array", "Worker"),
     "execution": "Execution", "executions": "ExecutionsSummary", "logs": "Logs", "messages": "MessagesCount",
     "message_sent": "MessageSent", "purged": "MailboxPurged", "state": "State", "permissions": "Permissions",
     "search": "SearchResult", "none": None, "raw": "raw", "document": "document", "live_logs": "LiveLogs",
+    "clock": "Clock",
     "utilization": "Utilization", "admin": "AdminAnswer",
 }
 
@@ -217,7 +222,7 @@ _ERRORS = {
 
 def _envelope_with(result: Any) -> dict[str, Any]:
     if result is None:
-        inner: dict[str, Any] = {"enum": [None]}
+        inner: dict[str, Any] = {"nullable": True, "enum": [None]}
     elif isinstance(result, tuple) and result[0] == "or a search":  # a listing any query parameter makes a search
         inner = {"oneOf": [_envelope_with(result[1])["allOf"][1]["properties"]["result"], _ref("SearchResult")]}
     elif isinstance(result, tuple):

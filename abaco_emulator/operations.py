@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 # Where the operations Abaco does not have are served (what tests and tools need of an
 # emulator: live logs, the test clock).
-EMULATOR_PREFIX = "/emulator/v1/actors"
+EMULATOR_PREFIX = "/emulator/v1"
 
 # Query parameters an operation reads, by group: a listing turned into a search by any
 # query parameter but a lone x-nonce (Abaco's ActorsResource.get), the search route, a
@@ -173,9 +173,14 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("getOneExecutionResult", "GET", "/{actor_id}/executions/{execution_id}/results", "pop_result",
               "Pop the oldest result: raw bytes, no envelope; empty when none are left", "raw",
               target="actor", level=READ),
-    Operation("getLiveLogs", "GET", "/{actor_id}/executions/{execution_id}/logs", "get_live_logs",
+    Operation("getLiveLogs", "GET", "/actors/{actor_id}/executions/{execution_id}/logs", "get_live_logs",
               "Emulator-only: what an execution has written so far, while it runs (Abaco shows logs once "
               "it ends), with its status", "live_logs", target="actor", level=READ, emulator_only=True),
+    Operation("getClock", "GET", "/clock", "get_clock", "Emulator-only: the emulator's clock (what advanceClock "
+              "moved it by)", "clock", emulator_only=True, message="Clock retrieved successfully."),
+    Operation("advanceClock", "POST", "/clock", "advance_clock", "Emulator-only: move the emulator's clock "
+              "forward; every cron execution and log expiry due in the span happens first", "clock",
+              body="AdvanceClockRequest", emulator_only=True, message="Clock advanced successfully."),
 )
 
 BY_NAME: dict[str, Operation] = {name: op for op in OPERATIONS for name in (op.name, *op.also)}

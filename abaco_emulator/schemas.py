@@ -53,6 +53,7 @@ _SEED_SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {name: {"type": ["string", "integer"]} for name in ("runtime", "cpu", "io")},
     },
+    "AdvanceClockRequest": {"type": "object", "properties": {"seconds": {"type": "number"}}},
 }
 
 # Fields of an actor description that Abaco accepts beyond the seed's schema.
@@ -100,6 +101,7 @@ _BODY_NAMES = {
     "AddWorkersRequest": "workers request",
     "UpdateAliasRequest": "alias request",
     "AddExecutionRequest": "actor execution description",
+    "AdvanceClockRequest": "clock request",
     "state": "state",
     "message": "message",
 }

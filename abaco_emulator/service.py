@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, NamedTuple, TypeVar
+from typing import Any, Mapping, NamedTuple, TypeVar
 
 from . import models
 from .auth import DEFAULT_TENANT, Caller
@@ -27,6 +26,7 @@ from .engine import Engine
 from .errors import AbacoError, BadRequest, NotFound, PermissionDenied
 from .models import (ABACO_WORLD, ActorRecord, AliasRecord, ExecutionRecord, Level, NonceRecord, Reply,
                      WorkerRecord)
+from .scheduler import Scheduler, clock_view
 from .query import SEARCH_TYPES, mongo_filter, paginate, search_filter
 from .schemas import check_json
 from .store import Collection, Store
@@ -60,8 +60,6 @@ class ServiceOptions:
     # What an alias may not be: Abaco's reserved words, and the words a transport's
     # paths give a meaning (`operations.RESERVED_WORDS`).
     reserved_aliases: frozenset[str] = models.RESERVED_ALIASES
-    # The emulator's clock (cron schedules are checked against it).
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
 
 
 class Access(NamedTuple):
@@ -90,10 +88,11 @@ NO_ACTOR: ActorRecord = {}  # type: ignore[typeddict-item]
 class ActorsService:
     """Every operation of the Abaco actors API over one store and one engine."""
 
-    def __init__(self, store: Store, engine: Engine, options: ServiceOptions) -> None:
+    def __init__(self, store: Store, engine: Engine, options: ServiceOptions, scheduler: Scheduler) -> None:
         self.store = store
         self.engine = engine
         self.options = options
+        self.scheduler = scheduler
 
     # -- authorization of what a path names --------------------------------------------
     def authorize(self, target: str | None, level: Level | None, caller: Caller, path: dict[str, str],
@@ -155,7 +154,7 @@ class ActorsService:
             self.store.nonces.update(nonce_id, {
                 "current_uses": nonce["current_uses"] + 1,
                 "remaining_uses": -1 if nonce["max_uses"] == -1 else nonce["remaining_uses"] - 1,
-                "last_use_time": models.now(),
+                "last_use_time": self.engine.clock.stamp(),
             })
         return Caller(nonce["owner"], frozenset(nonce.get("roles") or ()), tenant, nonce=nonce_id)
 
@@ -207,7 +206,7 @@ class ActorsService:
     def add_actor(self, access: Access, body: dict[str, Any]) -> ActorRecord:
         caller = access.caller
         fields = self._actor_fields(caller, body, existing=None)
-        moment = models.now()
+        moment = self.engine.clock.stamp()
         actor_id = models.new_id()
         record: dict[str, Any] = {
             "id": actor_id,
@@ -275,7 +274,7 @@ class ActorsService:
             self._check_link(caller, fields["link"], existing["id"] if existing else None)
         schedule = fields.get("cron_schedule")
         if schedule is not None:
-            parsed = parse_schedule(schedule, self.options.clock())
+            parsed = parse_schedule(schedule, self.engine.clock.now())
             fields["cron_next_ex"] = parsed.next_ex
             if existing is None:
                 fields["cron_on"] = True  # a registration with a schedule switches it on; a PUT says so itself
@@ -310,7 +309,7 @@ class ActorsService:
         fields = self._actor_fields(access.caller, body, existing=actor)
         fields.pop("force", None)
         restart = force or fields["image"] != actor["image"]
-        fields["last_update_time"] = models.now()
+        fields["last_update_time"] = self.engine.clock.stamp()
         if restart:
             fields["revision"] = actor["revision"] + 1
         updated = self.store.actors.update(actor["id"], fields)
@@ -355,32 +354,8 @@ class ActorsService:
     def queue_message(self, actor: ActorRecord, message: Message, executor: str,
                       environment: Mapping[str, Any] | None = None) -> str:
         """Store a message and its SUBMITTED execution, then queue it: what a sender gets an
-        execution id for. Also what the emulator itself sends (an event, a cron tick),
-        with its own executor name."""
-        execution_id = models.new_id()
-        execution: ExecutionRecord = {
-            "id": execution_id,
-            "actor_id": actor["id"],
-            "api_server": self.options.api_server,
-            "executor": executor,
-            "worker_id": None,
-            "status": models.SUBMITTED,
-            "message_received_time": models.now(),
-            "start_time": None,
-            "finish_time": None,
-            "runtime": 0,
-            "cpu": 0,
-            "io": 0,
-            "exit_code": None,
-            "final_state": None,
-        }
-        with self.store.transaction():
-            current = self.store.actors.get(actor["id"])
-            if current is None or current["status"] == models.SHUTTING_DOWN:  # deleted meanwhile
-                raise NotFound(f"No actor found with id: {actor['id']}.")
-            self.store.executions.insert(execution)
-            self.store.messages.insert({"id": execution_id, "actor_id": actor["id"], "message": message.to_record(),
-                                        "environment": {str(k): str(v) for k, v in (environment or {}).items()}})
+        execution id for."""
+        execution_id = self.engine.store_message(actor["id"], message, executor, environment)
         self.engine.notify(actor["id"], execution_id)
         return execution_id
 
@@ -500,7 +475,7 @@ class ActorsService:
             "current_uses": 0,
             "remaining_uses": max_uses,
             "description": body.get("description") or "",
-            "create_time": models.now(),
+            "create_time": self.engine.clock.stamp(),
             "last_use_time": None,
         }
         self.store.nonces.insert(nonce)
@@ -547,7 +522,7 @@ class ActorsService:
             if self.store.aliases.get(key) is not None:
                 raise BadRequest(f"Alias {alias} already exists.")
             record: AliasRecord = {"id": key, "alias": alias, "tenant": caller.tenant, "actor_id": actor["id"],
-                                   "owner": caller.username, "create_time": models.now()}
+                                   "owner": caller.username, "create_time": self.engine.clock.stamp()}
             self.store.aliases.insert(record)
             self._grant(key, caller.username, Level.UPDATE)
         return record
@@ -688,6 +663,15 @@ class ActorsService:
                                     "count_returned": len(page)},
                       "search": page, "search_type": search_type, "actors": tenant_actors},
                      "Search completed successfully.")
+
+    # -- the emulator's clock (emulator only) ------------------------------------------
+    def get_clock(self, access: Access) -> dict[str, Any]:
+        return clock_view(self.engine.clock)
+
+    def advance_clock(self, access: Access, body: dict[str, Any]) -> dict[str, Any]:
+        """Move the clock forward: what is due in the span (cron executions, log expiry) happens first."""
+        self.scheduler.advance(body.get("seconds"))
+        return clock_view(self.engine.clock)
 
     # -- the service as a whole ------------------------------------------------------
     def utilization(self, access: Access) -> dict[str, Any]:

@@ -30,12 +30,14 @@ from tinydb.storages import Storage
 from tinydb.table import Table
 
 from .errors import StoreCorrupt, StoreError, StoreLocked
-from .models import (ActorRecord, AliasRecord, ExecutionRecord, LogRecord, MessageRecord, NonceRecord,
+from .models import (ActorRecord, AliasRecord, EventRecord, ExecutionRecord, LogRecord, MessageRecord, NonceRecord,
                      PermissionRecord, ResultRecord, WorkerRecord)
 
 # Every record's key is its `id`; each kind is indexed by one field (the actor it belongs
-# to; a nonce by the actor or alias it is for).
+# to; a nonce by the actor or alias it is for; an actor by its next cron hour, so the
+# scheduler's check costs the same however many actors have no schedule).
 _INDEXED_BY = {
+    "actors": "cron_next_ex",
     "executions": "actor_id",
     "workers": "actor_id",
     "nonces": "resource",
@@ -48,7 +50,7 @@ _INDEXED_BY = {
 # Numeric fields whose per-actor sums are kept up to date (execution totals in O(1)).
 _SUMMED = {"executions": ("cpu", "io", "runtime")}
 KINDS = ("actors", "executions", "workers", "nonces", "aliases", "permissions", "messages", "logs", "results",
-         "stats")
+         "stats", "events")
 _COMPACT_MIN_BYTES = 8 * 1024 * 1024
 
 
@@ -231,7 +233,6 @@ class _JournalStorage(Storage):
     def written_seq(self) -> int:
         return self._written_seq
 
-
     def sync(self, seq: int, take_pending: Callable[[], tuple[list[str], int]]) -> None:
         """Make every change up to `seq` durable; one fsync serves all waiting writers."""
         if not self.path:
@@ -341,6 +342,13 @@ class Collection(Generic[R]):
     def count_by_actor(self, actor_id: str) -> int:
         return self._store.count_by_actor(self.kind, actor_id)
 
+    def indexed_values(self) -> list[Any]:
+        return self._store.indexed_values(self.kind)
+
+    def by_index(self, value: Any) -> list[R]:
+        """The records whose indexed field is `value` (what `by_actor` is for most kinds)."""
+        return self._store.by_actor(self.kind, value)  # type: ignore[return-value]
+
 
 class Store:
     """Thread-safe repository of records keyed by id, with a secondary index by actor.
@@ -375,6 +383,7 @@ class Store:
         self.messages: Collection[MessageRecord] = Collection(self, "messages")
         self.logs: Collection[LogRecord] = Collection(self, "logs")
         self.results: Collection[ResultRecord] = Collection(self, "results")
+        self.events: Collection[EventRecord] = Collection(self, "events")
 
     # -- bookkeeping -------------------------------------------------------------
     @staticmethod
@@ -416,6 +425,8 @@ class Store:
         close) commits them with its own: for changes a crash may lose harmlessly.
         """
         depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            self._local.after = []
         with self._lock:
             self._local.depth = depth + 1
             try:
@@ -423,10 +434,23 @@ class Store:
             finally:
                 self._local.depth = depth
                 seq = self._storage.written_seq
-        if depth == 0 and durable:
-            self._durable_seq = max(self._durable_seq, seq)
-            self._storage.sync(seq, self._take_pending)
-            self._storage.compact_if_due(self._lock)
+        if depth == 0:
+            if durable:
+                self._durable_seq = max(self._durable_seq, seq)
+                self._storage.sync(seq, self._take_pending)
+                self._storage.compact_if_due(self._lock)
+            callbacks, self._local.after = self._local.after, []
+            for callback in callbacks:
+                callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once the transaction this thread is in is written (at once when
+        it is in none), outside the store's lock: what a change's cause must not do while
+        holding it (queue a stored message, wake a sender)."""
+        if getattr(self._local, "depth", 0):
+            self._local.after.append(callback)
+        else:
+            callback()
 
     def _settled(self) -> None:
         """Before a read outside a transaction: wait until every durable write it could see
@@ -503,6 +527,13 @@ class Store:
             keys = self._index[kind].get(actor_id, {})
             end = None if limit is None else skip + limit
             return [dict(raw[ids[key]]) for key in itertools.islice(keys, skip, end)]
+
+    def indexed_values(self, kind: str) -> list[Any]:
+        """The distinct values of a kind's indexed field (the actors' next cron hours)."""
+        if self._storage.synced_seq < self._durable_seq:
+            self._settled()
+        with self._lock:
+            return list(self._index[kind])
 
     def sums_by_actor(self, kind: str, actor_id: str) -> dict[str, int]:
         """Running totals of the summed fields of one actor's records."""

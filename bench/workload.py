@@ -16,6 +16,7 @@ from typing import Any
 
 from abaco_emulator import AbacoEmulator
 from abaco_emulator import models
+from abaco_emulator.clock import Clock
 
 NOOP_IMAGE = "bench/noop"
 IDLE_IMAGE = "bench/idle"      # never registered: its worker stops, messages stay queued
@@ -42,6 +43,8 @@ def templates(emulator: AbacoEmulator) -> tuple[dict[str, Any], dict[str, Any]]:
     log = emulator.store.get("logs", sent.executionId) or {"id": sent.executionId, "actor_id": actor.id}
     return execution, dict(log, logs=LOG_TEXT)
 
+_CLOCK = Clock()
+
 
 def copy_of(execution: dict[str, Any], log: dict[str, Any], actor_id: str, number: int
             ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -52,8 +55,8 @@ def copy_of(execution: dict[str, Any], log: dict[str, Any], actor_id: str, numbe
     shares (dict keys, constants such as the status, api_server, executor) is shared.
     """
     execution_id = models.new_id()
-    started, finished = models.now(), models.now()
-    record = dict(execution, id=execution_id, actor_id=actor_id, message_received_time=models.now(),
+    started, finished = _CLOCK.stamp(), _CLOCK.stamp()
+    record = dict(execution, id=execution_id, actor_id=actor_id, message_received_time=_CLOCK.stamp(),
                   start_time=started, finish_time=finished, cpu=100_000 + number)
     if isinstance(execution.get("final_state"), dict):
         record["final_state"] = dict(execution["final_state"], StartedAt=started, FinishedAt=finished)

@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..clock import Clock
 from .output import LogBuffer
 
 KILLED_EXIT_CODE = 137  # what Docker reports for a container killed with SIGKILL; every runner says the same
@@ -36,6 +37,8 @@ class ExecutionSpec:
     # Where the runner writes the execution's output as it comes: the engine reads it while
     # the execution runs (live logs), and the outcome's logs are its text at the end.
     log: LogBuffer = field(default_factory=LogBuffer)
+    # The emulator's clock: what the outcome's start and finish times are read from.
+    clock: Clock = field(default_factory=Clock)
 
 
 @dataclass

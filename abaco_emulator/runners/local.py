@@ -31,7 +31,6 @@ from typing import IO, Any, Callable, Sequence, cast
 from ..agave import BINARY_DATA_VARIABLE, RESULTS_SOCKET_VARIABLE
 from ..attrdict import AttrDict
 from ..errors import ImageUnavailable, RunnerFailure
-from ..models import now
 from ..waiting import Deadline
 from .base import KILLED_EXIT_CODE, ExecutionSpec, RunOutcome, Runner
 from .output import LogBuffer, Results, ResultsReceiver
@@ -217,7 +216,7 @@ class LocalRunner(Runner):
                 _OutputRouter.detach(threading.get_ident())
                 done.set()
 
-        started, begin = now(), time.monotonic()
+        started, begin = spec.clock.stamp(), time.monotonic()
         thread = threading.Thread(target=target, name=f"abaco-handler-{spec.execution_id}", daemon=True)
         thread.start()
         self._wait(done, running, spec.max_run_time)
@@ -226,7 +225,7 @@ class LocalRunner(Runner):
             _OutputRouter.detach(cast(int, thread.ident))  # started above, so it has one
             exit_code[0] = KILLED_EXIT_CODE
             log.write(self._stop_reason(running, spec))
-        finished = now()
+        finished = spec.clock.stamp()
         return RunOutcome(exit_code=exit_code[0], logs=log.text(), results=list(results.items),
                           start_time=started, finish_time=finished,
                           runtime=int(time.monotonic() - begin), cpu=cpu[0], io=0,
@@ -250,7 +249,7 @@ class LocalRunner(Runner):
                 with open(binary_path, "wb") as handle:
                     handle.write(spec.binary)
                 env[BINARY_DATA_VARIABLE] = binary_path
-            started, begin = now(), time.monotonic()
+            started, begin = spec.clock.stamp(), time.monotonic()
             try:
                 process = subprocess.Popen(list(command), env=env, stdin=subprocess.PIPE,
                                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -287,7 +286,7 @@ class LocalRunner(Runner):
             process.returncode = os.waitstatus_to_exitcode(status)
             exit_code = process.returncode if process.returncode >= 0 else 128 - process.returncode
             results = receiver.finish()
-            finished = now()
+            finished = spec.clock.stamp()
             cpu = int((rusage.ru_utime + rusage.ru_stime) * 1e9)
             return RunOutcome(exit_code=exit_code, logs=log.text(), results=results,
                               start_time=started, finish_time=finished,

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import ImageUnavailable, RunnerFailure, RunnerUnavailable
-from ...models import PULL_POLICIES, now
+from ...clock import Clock
+from ...models import PULL_POLICIES
 from ...waiting import Deadline
 from ..base import KILLED_EXIT_CODE, ExecutionSpec, RunOutcome, Runner
 from ..output import LogBuffer, ResultsReceiver
@@ -172,10 +173,10 @@ class DockerRunner(Runner):
                              name=f"abaco-logs-{spec.execution_id}", daemon=True),
         ]
         if running.stopped.is_set():  # force-quit before it started
-            return self._outcome(container, running, log, receiver, stats, now(), time.monotonic(),
-                                 threads=[], stream=stream, exit_code=KILLED_EXIT_CODE,
+            return self._outcome(container, running, log, receiver, stats, spec.clock.stamp(), time.monotonic(),
+                                 clock=spec.clock, threads=[], stream=stream, exit_code=KILLED_EXIT_CODE,
                                  reason="execution force-quit before its container started.")
-        started, begin = now(), time.monotonic()
+        started, begin = spec.clock.stamp(), time.monotonic()
         deadline = Deadline(spec.max_run_time)  # the run time counts, like runtime, from the start
         container.start()
         receiver.start(f"abaco-results-{spec.execution_id}")
@@ -187,8 +188,8 @@ class DockerRunner(Runner):
         reason = self._wait(spec, running, deadline)
         if reason:
             self._kill(container)
-        return self._outcome(container, running, log, receiver, stats, started, begin, threads=threads,
-                             stream=stream, reason=reason)
+        return self._outcome(container, running, log, receiver, stats, started, begin, clock=spec.clock,
+                             threads=threads, stream=stream, reason=reason)
 
     def _create_options(self, spec: ExecutionSpec, volumes: dict[str, dict[str, str]]) -> dict[str, Any]:
         volumes[self._support()] = {"bind": SUPPORT_PATH, "mode": "ro"}
@@ -249,14 +250,14 @@ class DockerRunner(Runner):
         return "execution force-quit." if running.stopped.is_set() else ""
 
     def _outcome(self, container: Any, running: _Running, log: LogBuffer, receiver: ResultsReceiver,
-                 stats: dict[str, int], started: str, begin: float, *, threads: list[threading.Thread],
+                 stats: dict[str, int], started: str, begin: float, *, clock: Clock, threads: list[threading.Thread],
                  stream: OutputStream, reason: str = "", exit_code: int | None = None) -> RunOutcome:
         """Collect what an ended (or killed) container left; output first, then why it was cut."""
         if exit_code is None:
             status = container.wait(timeout=self.timeout)
             exit_code = int(status.get("StatusCode", -1))
         runtime = int(time.monotonic() - begin)
-        finished = now()
+        finished = clock.stamp()
         running.ended.set()
         results = receiver.finish(self.timeout)
         for thread in threads:
