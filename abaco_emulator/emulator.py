@@ -92,6 +92,9 @@ class AbacoEmulator(_View):
     that survives restarts (queued messages are executed after a restart). `runner`
     is "docker" (each execution a container) or "local" (registered handlers).
     `close()` stops the workers and removes every container the emulator started.
+    Actors' webhooks are sent to loopback addresses only, unless `allow_remote_webhooks`;
+    logs live `log_ex` seconds (an actor's `logEx`, capped at `log_ex_limit`), on the
+    emulator's clock, which `advance_time` moves.
     """
 
     def __init__(self, *, db_path: str | None = None, runner: str | Runner = "docker", user: str = "testuser",

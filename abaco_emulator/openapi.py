@@ -154,7 +154,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                      "properties": {"seconds": {"type": "number", "minimum": 0}}},
     "Envelope": {
         "type": "object", "required": ["message", "result", "status", "version"],
-        "properties": {"message": _STRING, "result": {"nullable": True}, "status": {"type": "string", "enum": ["success"]},
+        "properties": {"message": _STRING, "result": {"nullable": True},
+                       "status": {"type": "string", "enum": ["success"]},
                        "version": _STRING},
     },
     "ErrorEnvelope": {

@@ -18,7 +18,7 @@ import requests
 
 from .attrdict import AttrDict, as_model
 from .dialects.abaco_v2 import AbacoV2
-from .operations import operation
+from .operations import EMULATOR_PREFIX, operation
 
 _API_PATH = AbacoV2.prefixes[0]
 
@@ -64,7 +64,8 @@ class RemoteActors:
                  data: bytes | None = None, content_type: str | None = None) -> requests.Response:
         """Call operation `name` (`operations.py`) with the path parameters `path`."""
         op = operation(name)
-        url = self.api_url + op.path.format(**{key: _segment(value) for key, value in (path or {}).items()})
+        base = self.url + EMULATOR_PREFIX if op.emulator_only else self.api_url
+        url = base + op.path.format(**{key: _segment(value) for key, value in (path or {}).items()})
         headers = {"Content-Type": content_type} if content_type else {}
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         response = self._session.request(op.method, url, params=clean or None, data=data,
@@ -120,3 +121,10 @@ class RemoteActors:
 
     def getExecutionLogs(self, actorId: str, executionId: str) -> AttrDict:
         return self._call("getExecutionLogs", {"actor_id": actorId, "execution_id": executionId})
+
+    # -- the emulator's clock (emulator only) ------------------------------------------
+    def getClock(self) -> AttrDict:
+        return self._call("getClock")
+
+    def advanceClock(self, seconds: float) -> AttrDict:
+        return self._call("advanceClock", data=_json_text({"seconds": seconds}), content_type="application/json")

@@ -12,7 +12,7 @@ import argparse
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from . import actors, demo, executions, logs, send, serve
+from . import actors, clock, demo, executions, logs, send, serve
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ COMMANDS: list[Command] = [
             send.add_arguments, send.run),
     Command("executions", "list an actor's executions, or show one", executions.add_arguments, executions.run),
     Command("logs", "print the logs of an execution; --follow until it ends", logs.add_arguments, logs.run),
+    Command("clock", "show the emulator's clock; --advance SECONDS runs what falls due (cron, log expiry)",
+            clock.add_arguments, clock.run),
 ]
 
 

@@ -32,6 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-privileged", action="store_true",
                         help="run actors registered with privileged=true (otherwise they go to ERROR, "
                              "as on a server that refuses privileged containers)")
+    parser.add_argument("--allow-remote-webhooks", action="store_true",
+                        help="POST actors' webhook events to any address (otherwise only to loopback ones)")
+    parser.add_argument("--log-ex", type=int, metavar="SECONDS",
+                        help="how long logs live when an actor sets no logEx; negative: for ever (default: 43200, "
+                             "as Abaco)")
+    parser.add_argument("--log-ex-limit", type=int, metavar="SECONDS",
+                        help="the most an actor's logEx may be (default: 86400, as Abaco)")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a non-loopback --host (other machines could run actors here)")
     parser.add_argument("--log-level", default="WARNING", help="logging level (default: WARNING)")
@@ -59,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
         server = serve(host=args.host, port=args.port, tokens=tokens, allow_remote=args.allow_remote,
                        db_path=args.db, runner=args.runner, pull=args.pull, user=args.user,
                        roles=[expand_role(r) for r in args.role], tenant=args.tenant,
-                       allow_privileged=args.allow_privileged)
+                       allow_privileged=args.allow_privileged, allow_remote_webhooks=args.allow_remote_webhooks,
+                       **{name: value for name, value in (("log_ex", args.log_ex), ("log_ex_limit", args.log_ex_limit))
+                          if value is not None})
     except (OSError, ValueError, EmulatorError) as exc:  # EmulatorError: a damaged --db file, no Docker
         for sig, handler in previous.items():
             signal.signal(sig, handler)

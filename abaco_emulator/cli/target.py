@@ -226,7 +226,19 @@ def abaco_message(error: requests.HTTPError) -> str:
 
 
 def everyday(run: Callable[[argparse.Namespace, Actors], int]) -> Callable[[argparse.Namespace], int]:
-    """Open the target, run the command, close the target; every failure becomes one line on stderr."""
+    """Open the target, run the command on its actors, close the target; every failure
+    becomes one line on stderr."""
+    def on_actors(args: argparse.Namespace, target: Target) -> int:
+        return run(args, target.actors)
+
+    wrapper = on_target(on_actors)
+    wrapper.__name__ = run.__name__
+    wrapper.__doc__ = run.__doc__
+    return wrapper
+
+
+def on_target(run: Callable[[argparse.Namespace, Target], int]) -> Callable[[argparse.Namespace], int]:
+    """`everyday` for a command that needs the whole target (the emulator of a --db file)."""
     def wrapper(args: argparse.Namespace) -> int:
         import requests
 
@@ -238,7 +250,7 @@ def everyday(run: Callable[[argparse.Namespace, Actors], int]) -> Callable[[argp
         try:
             try:
                 target = open_target(args)
-                return run(args, target.actors)
+                return run(args, target)
             except KeyboardInterrupt:
                 graceful = False  # Ctrl-C: force-quit what runs, do not wait for it
                 raise
