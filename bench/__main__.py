@@ -14,7 +14,7 @@ import sys
 import time
 import traceback
 
-from . import docker_overhead, fixture_cost, http, memory, store_growth, throughput
+from . import docker_overhead, events, fixture_cost, http, memory, store_growth, throughput
 from .common import Result
 
 FIGURES = {
@@ -24,6 +24,7 @@ FIGURES = {
     "http": http,
     "docker": docker_overhead,
     "memory": memory,
+    "events": events,
 }
 
 

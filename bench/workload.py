@@ -22,6 +22,7 @@ NOOP_IMAGE = "bench/noop"
 IDLE_IMAGE = "bench/idle"      # never registered: its worker stops, messages stay queued
 ADMIN_ROLES = ["Internal/abaco-admin"]
 LOG_TEXT = ("x" * 99) + "\n"   # a 100-byte log
+_CLOCK = Clock()  # the times of the copies
 
 
 def noop(ctx: Any) -> None:
@@ -42,8 +43,6 @@ def templates(emulator: AbacoEmulator) -> tuple[dict[str, Any], dict[str, Any]]:
     execution = emulator.store.get("executions", sent.executionId)
     log = emulator.store.get("logs", sent.executionId) or {"id": sent.executionId, "actor_id": actor.id}
     return execution, dict(log, logs=LOG_TEXT)
-
-_CLOCK = Clock()
 
 
 def copy_of(execution: dict[str, Any], log: dict[str, Any], actor_id: str, number: int
