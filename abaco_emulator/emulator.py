@@ -102,11 +102,13 @@ class AbacoEmulator(_View):
                  max_run_time: float | None = None, pull: str = "never", uid: int | None = None,
                  network_mode: str = "host", allow_privileged: bool = False, allow_mounts: bool = False,
                  allow_remote_webhooks: bool = False, log_ex: int = LogSettings.default,
-                 log_ex_limit: int = LogSettings.limit, docker_client: Any = None) -> None:
+                 log_ex_limit: int = LogSettings.limit, shutdown_grace: float = 10.0,
+                 docker_client: Any = None) -> None:
         if pull not in PULL_POLICIES:
             raise ValueError(f"pull must be one of {', '.join(PULL_POLICIES)}, not {pull!r}")
         self._emulator = self
         self._closed = False
+        self.shutdown_grace = shutdown_grace
         self.runner = make_runner(runner, pull=pull, uid=uid, network_mode=network_mode,
                                   docker_client=docker_client)
         self.store = Store(db_path)
@@ -160,9 +162,10 @@ class AbacoEmulator(_View):
     def close(self, *, finish_running: bool = False, timeout: float | None = 30.0) -> None:
         """Stop every worker, remove every container, and close the store.
 
-        Running executions are force-quit, unless `finish_running` (then they may run
-        for up to `timeout` seconds, None for as long as they take). Queued messages
-        stay in a `db_path` store and run when it is opened again.
+        New messages are refused (503) at once; running executions get `shutdown_grace`
+        seconds to finish (with `finish_running`, `timeout` seconds; None for as long as
+        they take), then they are stopped. One stopped so is not recorded: like every
+        queued message, it stays in a `db_path` store and runs when it is opened again.
         """
         if self._closed:
             return
@@ -170,8 +173,9 @@ class AbacoEmulator(_View):
         _open_emulators.discard(self)
         try:
             self.scheduler.close()
-            self.engine.close(timeout, finish_running=finish_running)
-        except KeyboardInterrupt:  # no more waiting: force-quit what still runs
+            self.engine.close(timeout if finish_running else self.shutdown_grace)
+        except KeyboardInterrupt:  # no more waiting: stop what still runs
+            self.engine.hurry()
             self.engine.close()
             raise
         finally:

@@ -176,6 +176,9 @@ class Engine:
         self._removed: set[str] = set()  # deleted actors: a racing send queues nothing for them
         self._before_restart: dict[str, str] = {}  # actor id -> its status when the emulator stopped
         self._closed = False
+        self.accepting = True  # False once a shutdown began: senders get 503
+        self._hurried = False
+        self._interrupted: set[str] = set()  # executions a shutdown stopped: not recorded
 
     # -- life cycle ------------------------------------------------------------------
     def start(self) -> None:
@@ -195,18 +198,44 @@ class Engine:
                 self._set_actor_status(actor["id"], models.SUBMITTED)
                 self.start_actor(actor["id"])
 
-    def close(self, timeout: float | None = 30.0, *, finish_running: bool = False) -> None:
-        """Stop every worker and release the runner.
+    def stop_accepting(self) -> None:
+        """The first step of a shutdown: senders are refused from now on (`accepting`)."""
+        self.accepting = False
 
-        Running executions are force-quit, or with `finish_running` allowed to finish
-        (within `timeout`; None waits as long as they run). Queued messages stay stored.
-        """
+    def settle(self, grace: float | None) -> None:
+        """Take no new message and give the running executions `grace` seconds (None: as
+        long as they take) to finish; `hurry()` ends the wait at once."""
+        self.stop_accepting()
+        with self._lock:
+            workers = list(self._workers.values())
+        for worker in workers:
+            self._stop(worker, force=False)
+        deadline = Deadline(grace)
+        with self._finished:
+            while self.running_count() and not deadline.expired and not self._hurried:
+                self._finished.wait(deadline.step(0.5))
+            self._hurried = True  # the grace is given once: a later settle does not wait again
+
+    def hurry(self) -> None:
+        """A second Ctrl-C: stop waiting for running executions."""
+        with self._finished:
+            self._hurried = True
+            self._finished.notify_all()
+
+    def close(self, grace: float | None = 0.0) -> None:
+        """Stop every worker and release the runner. Running executions get `grace`
+        seconds to finish (`settle`); then they are stopped, and one stopped so is not
+        recorded: its message stays stored and runs again when the store is opened again,
+        as after a crash. Queued messages stay stored too."""
+        self.settle(grace)
         with self._lock:
             self._closed = True
             workers = list(self._workers.values())
-        for worker in workers:
-            self._stop(worker, force=not finish_running)
-        deadline = Deadline(timeout)
+            self._interrupted.update(self._running)
+            interrupted = list(self._running)
+        for execution_id in interrupted:
+            self.runner.stop(execution_id)
+        deadline = Deadline(30.0)
         for worker in workers:
             worker.join(deadline.remaining())
         self.runner.close()
@@ -537,6 +566,9 @@ class Engine:
             status = models.ERROR
         finally:
             self.tokens.revoke(token)
+        if message_id in self._interrupted:  # stopped by a shutdown: it has not run, as after a crash
+            self._forget_running(message_id)
+            return
         self._record(worker, execution, outcome, status)
 
     def _spec(self, actor: ActorRecord, worker: Worker, execution: ExecutionRecord, record: MessageRecord,
@@ -574,7 +606,10 @@ class Engine:
                 self.store.workers.update(worker.id, {"status": models.WORKER_READY})
             self._publish(EngineEvent("EXECUTION_COMPLETE", actor_id, self.clock.stamp(), status,
                                       execution_id=execution_id, exit_code=outcome.exit_code))
-        with self._lock:  # after the record: a reader of live logs then finds the stored ones
+        self._forget_running(execution_id)  # after the record: a reader of live logs then finds the stored ones
+
+    def _forget_running(self, execution_id: str) -> None:
+        with self._lock:
             self._running.pop(execution_id, None)
             self._live_logs.pop(execution_id, None)
         with self._finished:
@@ -591,9 +626,7 @@ class Engine:
             self._set_actor_status(worker.actor_id, models.ERROR, f"{exc} Its messages wait until it answers.",
                                    unless=frozenset({models.SHUTTING_DOWN}))
             self._set_worker_status(worker.id, models.WORKER_ERROR)
-        with self._lock:
-            self._running.pop(message_id, None)
-            self._live_logs.pop(message_id, None)
+        self._forget_running(message_id)
         self.mailbox(worker.actor_id).put_back(message_id)
         worker.held = True
 

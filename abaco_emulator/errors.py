@@ -39,6 +39,12 @@ class NotFound(AbacoError):
     status_code = 404
 
 
+class ShuttingDown(AbacoError):
+    """The emulator is stopping: it accepts no new message (running ones may finish)."""
+
+    status_code = 503
+
+
 class Unauthorized(AbacoError):
     """No valid credentials on a server that requires them."""
 

@@ -125,6 +125,10 @@ class EmulatorServer:
         if self._closed:
             return
         self._closed = True
+        if self._owns_emulator:
+            # While still serving: new messages get 503, and running executions may call
+            # back (state, results, other actors) during their grace period.
+            self.emulator.engine.settle(self.emulator.shutdown_grace)
 
         # In this order: no new connections; the requests being served finish (their
         # answers still need the loop and its trigger); then every socket is closed in

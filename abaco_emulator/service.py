@@ -23,7 +23,7 @@ from .auth import DEFAULT_TENANT, Caller
 from .contract import Message
 from .cron import parse_schedule
 from .engine import Engine
-from .errors import AbacoError, BadRequest, NotFound, PermissionDenied
+from .errors import AbacoError, BadRequest, NotFound, PermissionDenied, ShuttingDown
 from .models import (ABACO_WORLD, ActorRecord, AliasRecord, ExecutionRecord, Level, NonceRecord, Reply,
                      WorkerRecord)
 from .scheduler import Scheduler, clock_view
@@ -342,6 +342,9 @@ class ActorsService:
     def send_message(self, access: Access, message: Message,
                      environment: Mapping[str, Any] | None = None) -> dict[str, Any]:
         actor = access.actor
+        if not self.engine.accepting:
+            raise ShuttingDown("abaco-emulator is shutting down: it accepts no new messages. Send it again "
+                               "once the emulator is started again.")
         environment = dict(environment or {})
         for key, value in environment.items():
             _check_variable(key, value, "environment")

@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import threading
+from typing import Callable
 
 from ..auth import DEFAULT_TENANT
 
@@ -39,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "as Abaco)")
     parser.add_argument("--log-ex-limit", type=int, metavar="SECONDS",
                         help="the most an actor's logEx may be (default: 86400, as Abaco)")
+    parser.add_argument("--shutdown-grace", type=float, default=10.0, metavar="SECONDS",
+                        help="on Ctrl-C or SIGTERM, how long running executions may finish before they are "
+                             "stopped (and, with --db, run again at the next start) (default: 10)")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a non-loopback --host (other machines could run actors here)")
     parser.add_argument("--log-level", default="WARNING", help="logging level (default: WARNING)")
@@ -57,8 +61,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"abaco-emulator serve: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
+    hurry: list[Callable[[], None]] = []  # what a second signal does: stop waiting for running executions
 
     def request_stop(signum: int, frame: object) -> None:
+        if stop.is_set():
+            for action in hurry:
+                action()
         stop.set()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -67,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
                        db_path=args.db, runner=args.runner, pull=args.pull, user=args.user,
                        roles=[expand_role(r) for r in args.role], tenant=args.tenant,
                        allow_privileged=args.allow_privileged, allow_remote_webhooks=args.allow_remote_webhooks,
+                       shutdown_grace=args.shutdown_grace,
                        **{name: value for name, value in (("log_ex", args.log_ex), ("log_ex_limit", args.log_ex_limit))
                           if value is not None})
     except (OSError, ValueError, EmulatorError) as exc:  # EmulatorError: a damaged --db file, no Docker
@@ -74,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
         print(f"abaco-emulator serve: {exc}", file=sys.stderr)
         return 1
+    hurry.append(server.emulator.engine.hurry)
     try:
         mode = (f"tokens required ({len(tokens)} configured)" if tokens
                 else f"open: requests without credentials act as {args.user}")
@@ -83,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"ready: {server.url} (Ctrl-C or SIGTERM to stop)", flush=True)
         while not stop.wait(0.5):
             pass
-        print("abaco-emulator: stopping", flush=True)
+        print(f"abaco-emulator: stopping (running executions may finish within {args.shutdown_grace:g} s; "
+              "Ctrl-C again stops them now; what is stopped runs again at the next start on the same --db)",
+              flush=True)
     finally:
         server.close()
         for sig, handler in previous.items():
