@@ -1,6 +1,7 @@
 """A `serve(db_path=..., runner="local")` process for tests/store/test_crash_safety.py to kill.
 
     python tests/crash_launcher.py DB RUNS_FILE [--compact-bytes N] [--die-in-compaction WHEN:K]
+                                   [--shutdown-grace SECONDS]
 
 The image `crash/count:1` runs a handler that appends "<execution id> <message>" to
 RUNS_FILE (O_APPEND + fsync, so a line written is a run that happened, whatever kills
@@ -8,6 +9,7 @@ the process next) and then sleeps a little, so that executions are running when 
 process is killed. The launcher prints `ready <url>`, serves until SIGTERM, closes the
 server (folding the journal into the file) and prints `closed`.
 
+`--shutdown-grace` is how long running executions may finish after SIGTERM.
 `--compact-bytes` lowers the store's compaction threshold, so that snapshots are
 rewritten often. `--die-in-compaction WHEN:K` makes the process SIGKILL itself in the
 K-th snapshot rewrite after start-up: `before-rename` (the new snapshot written and
@@ -81,6 +83,7 @@ def main() -> None:
     parser.add_argument("runs_file")
     parser.add_argument("--compact-bytes", type=int, default=None)
     parser.add_argument("--die-in-compaction", default=None, metavar="WHEN:K")
+    parser.add_argument("--shutdown-grace", type=float, default=10.0)
     args = parser.parse_args()
     os.environ["CRASH_RUNS_FILE"] = args.runs_file
     if args.compact_bytes is not None:
@@ -92,7 +95,7 @@ def main() -> None:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    server = abaco_emulator.serve(db_path=args.db, runner="local", port=0)
+    server = abaco_emulator.serve(db_path=args.db, runner="local", port=0, shutdown_grace=args.shutdown_grace)
     server.emulator.register_image(IMAGE, count)
     if dying is not None:
         dying.armed = True  # the snapshot written at start-up does not count

@@ -118,6 +118,7 @@ class Clients:
         self.attempted = 0
         self.answered: dict[str, str] = {}  # message text -> execution id
         self.in_doubt: set[str] = set()
+        self.refused: set[str] = set()  # answered 503: the server was shutting down
         self.states: dict[str, list[tuple[dict, bool]]] = {a: [] for a in stateful}  # (state, answered)
         self.aliases: dict[str, str] = {}
         self.permissions: dict[str, dict[str, str]] = {a: {} for a in actors}
@@ -144,11 +145,18 @@ class Clients:
             while not stop.is_set() and (text := self.next_text(prefix)):
                 actor_id = self.actors[int(text.lstrip(prefix)) % len(self.actors)]
                 try:
-                    result = call(session, "POST", f"{self.api}/{actor_id}/messages", json={"message": text})
+                    response = session.post(f"{self.api}/{actor_id}/messages", json={"message": text}, timeout=20)
                 except SERVER_DIED:
                     with self.lock:
                         self.in_doubt.add(text)
                     return
+                if response.status_code == 503:  # a graceful stop began: refused, and said so
+                    assert response.json()["status"] == "error", response.text
+                    with self.lock:
+                        self.refused.add(text)
+                    continue
+                assert response.status_code < 300, f"POST {actor_id}/messages: {response.status_code} {response.text}"
+                result = response.json()["result"]
                 with self.lock:
                     self.answered[text] = result["executionId"]
                     self.lock.notify_all()
@@ -309,8 +317,15 @@ def check_restarted(session: requests.Session, api: str, clients: Clients, tmp_p
     return final
 
 
-def crash_and_restart(tmp_path: Path, kill_after: int | None = None, die_in_compaction: str | None = None) -> None:
-    first = Server.local(tmp_path, *(["--die-in-compaction", die_in_compaction] if die_in_compaction else []))
+def crash_and_restart(tmp_path: Path, kill_after: int | None = None, die_in_compaction: str | None = None,
+                      sigterm_grace: float | None = None) -> None:
+    """Kill the server (SIGKILL after `kill_after` answered sends, or inside a compaction),
+    or stop it with SIGTERM given `sigterm_grace`; restart it: nothing answered is lost,
+    nothing COMPLETE runs again, the rest runs exactly once more."""
+    extra = ["--die-in-compaction", die_in_compaction] if die_in_compaction else []
+    if sigterm_grace is not None:
+        extra += ["--shutdown-grace", str(sigterm_grace)]
+    first = Server.local(tmp_path, *extra)
     try:
         clients = make_actors(first.api)
         stop, threads = load(clients, "m", changes=True)
@@ -319,7 +334,10 @@ def crash_and_restart(tmp_path: Path, kill_after: int | None = None, die_in_comp
         else:
             with clients.lock:
                 clients.lock.wait_for(lambda: len(clients.answered) >= kill_after, 60)
-            first.kill()
+            if sigterm_grace is None:
+                first.kill()
+            else:
+                first.stop("closed")
         finish(clients, stop, threads)
     finally:
         first.ensure_gone()
@@ -335,7 +353,7 @@ def crash_and_restart(tmp_path: Path, kill_after: int | None = None, die_in_comp
         clients.api = second.api
         stop, threads = load(clients, "n", changes=False)  # new messages meet the recovered ones
         finish(clients, stop, threads, now=False)
-        assert len(clients.answered) + len(clients.in_doubt) == TOTAL
+        assert len(clients.answered) + len(clients.in_doubt) + len(clients.refused) == TOTAL
         with requests.Session() as session:
             final = check_restarted(session, second.api, clients, tmp_path, at_kill, runs_at_kill)
         second.stop("closed")
@@ -345,6 +363,8 @@ def crash_and_restart(tmp_path: Path, kill_after: int | None = None, die_in_comp
     tables = assert_plain_json_database(tmp_path / "abaco.json")
     assert not os.path.getsize(tmp_path / "abaco.json.journal"), "the journal was not folded in at close"
     assert {d["id"]: d["status"] for d in tables["executions"].values()} == dict.fromkeys(final, "COMPLETE")
+    stopped = [d["id"] for d in tables["executions"].values() if d["exit_code"] != 0]
+    assert not stopped, f"executions recorded as stopped (a stop must leave them to run again): {stopped[:5]}"
     assert not tables.get("messages"), "messages left in the closed file"
 
 
@@ -352,6 +372,11 @@ def crash_and_restart(tmp_path: Path, kill_after: int | None = None, die_in_comp
                          ids=["after-1-send", "after-100-sends", "after-500-sends", "after-the-last-send"])
 def test_sigkilled_server_runs_every_answered_message_once_more_at_most(tmp_path, kill_after):
     crash_and_restart(tmp_path, kill_after=kill_after)
+
+
+@pytest.mark.parametrize("grace", [0.0, 10.0], ids=["no-grace", "10s-grace"])
+def test_sigterm_during_sends_loses_nothing_and_reruns_only_what_it_stopped(tmp_path, grace):
+    crash_and_restart(tmp_path, kill_after=100, sigterm_grace=grace)
 
 
 @pytest.mark.parametrize("when", ["before-rename", "after-rename", "after-truncate"])
