@@ -30,7 +30,7 @@ from tinydb.storages import Storage
 from tinydb.table import Table
 
 from .errors import StoreCorrupt, StoreError, StoreLocked
-from .models import (ActorRecord, AliasRecord, ExecutionRecord, LogRecord, MessageRecord, NonceRecord,
+from .models import (ActorRecord, AliasRecord, ConfigRecord, ExecutionRecord, LogRecord, MessageRecord, NonceRecord,
                      PermissionRecord, ResultRecord, WorkerRecord)
 
 # Every record's key is its `id`; each kind is indexed by one field (the actor it belongs
@@ -44,11 +44,12 @@ _INDEXED_BY = {
     "aliases": "actor_id",
     "logs": "actor_id",
     "results": "actor_id",
+    "configs": "tenant",
 }
 # Numeric fields whose per-actor sums are kept up to date (execution totals in O(1)).
 _SUMMED = {"executions": ("cpu", "io", "runtime")}
 KINDS = ("actors", "executions", "workers", "nonces", "aliases", "permissions", "messages", "logs", "results",
-         "stats")
+         "stats", "configs")
 _COMPACT_MIN_BYTES = 8 * 1024 * 1024
 
 
@@ -375,6 +376,7 @@ class Store:
         self.messages: Collection[MessageRecord] = Collection(self, "messages")
         self.logs: Collection[LogRecord] = Collection(self, "logs")
         self.results: Collection[ResultRecord] = Collection(self, "results")
+        self.configs: Collection[ConfigRecord] = Collection(self, "configs")  # indexed by tenant
 
     # -- bookkeeping -------------------------------------------------------------
     @staticmethod

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -34,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "as on a server that refuses privileged containers)")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a non-loopback --host (other machines could run actors here)")
+    parser.add_argument("--config-key", metavar="KEY", default=os.environ.get("ABACO_EMULATOR_CONFIG_KEY"),
+                        help="the Fernet key that seals secret actor configs (default: $ABACO_EMULATOR_CONFIG_KEY, "
+                             "else a key kept in FILE.config-key beside --db, or a fresh one in memory)")
     parser.add_argument("--log-level", default="WARNING", help="logging level (default: WARNING)")
 
 
@@ -59,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         server = serve(host=args.host, port=args.port, tokens=tokens, allow_remote=args.allow_remote,
                        db_path=args.db, runner=args.runner, pull=args.pull, user=args.user,
                        roles=[expand_role(r) for r in args.role], tenant=args.tenant,
-                       allow_privileged=args.allow_privileged)
+                       allow_privileged=args.allow_privileged, config_key=args.config_key)
     except (OSError, ValueError, EmulatorError) as exc:  # EmulatorError: a damaged --db file, no Docker
         for sig, handler in previous.items():
             signal.signal(sig, handler)
