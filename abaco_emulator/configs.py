@@ -100,7 +100,7 @@ class ConfigsService:
         if problem:
             raise BadRequest(problem)
         record: ConfigRecord = {"id": config_id(caller.tenant, name), "tenant": caller.tenant, "name": name,
-                                **fields}  # type: ignore[typeddict-item]
+                                "value": fields["value"], "is_secret": fields["is_secret"], "actors": fields["actors"]}
         with self._store.transaction():
             if self._store.configs.get(record["id"]) is not None:
                 raise BadRequest(f"Config {name} already exists; please choose another name for your config")

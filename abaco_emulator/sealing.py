@@ -33,13 +33,14 @@ class Sealer:
                                    "print(Fernet.generate_key().decode())')") from None
 
     def seal(self, value: str) -> str:
-        """The token Abaco stores and shows for a secret value."""
-        return self._fernet.encrypt(value.encode("utf-8")).decode("ascii")
+        """The token Abaco stores and shows for a secret value (any str: a lone surrogate,
+        which JSON text may carry, is kept as it came)."""
+        return self._fernet.encrypt(value.encode("utf-8", "surrogatepass")).decode("ascii")
 
     def open(self, token: str) -> str | None:
         """The value a token seals, or None when this key did not seal it."""
         try:
-            return self._fernet.decrypt(token.encode("utf-8")).decode("utf-8")
+            return self._fernet.decrypt(token.encode("utf-8")).decode("utf-8", "surrogatepass")
         except (InvalidToken, UnicodeError, TypeError, ValueError):
             return None
 

@@ -358,6 +358,12 @@ def test_a_secret_is_shown_sealed_and_reaches_the_execution_in_clear(ag, actor, 
     assert configs_seen_by(ag, actor.id, seen) == {"password": SECRET}
 
 
+def test_any_text_may_be_a_secret_even_text_that_is_not_utf8_encodable(ag, actor, seen):
+    odd = "caf\u00e9 \U0001f4a5 lone \ud800 surrogate"
+    ag.configs.add(body=config("odd", odd, True, actor.id))
+    assert configs_seen_by(ag, actor.id, seen) == {"odd": odd}
+
+
 def test_a_config_made_secret_by_an_update_is_sealed_then(ag, actor, seen):
     ag.configs.add(body=config("password", "plain", False, actor.id))
     updated = ag.configs.update(configName="password", body=config("password", SECRET, True, actor.id))
