@@ -32,7 +32,8 @@ _REASONS = {400: "BAD REQUEST", 401: "UNAUTHORIZED", 404: "NOT FOUND", 405: "MET
 F = TypeVar("F", bound=Callable[..., Any])
 # agavepy's names of the path parameters of operations.py.
 _AGAVEPY_NAMES = {"actor_id": "actorId", "execution_id": "executionId", "worker_id": "workerId",
-                  "nonce_id": "nonceId", "alias": "alias", "search_type": "search_type"}
+                  "nonce_id": "nonceId", "alias": "alias", "search_type": "search_type",
+                  "config_name": "configName"}
 _NO_BODY = object()
 
 
@@ -51,15 +52,16 @@ def http_error(error: AbacoError, method: str, url: str, dialect: Dialect) -> re
                               response=response)
 
 
-def _agavepy_method(function: F) -> F:
+def _agavepy_method(function: F, name: str | None = None) -> F:
     """A facade method takes keyword arguments only, as agavepy's do; its Abaco errors
-    become agavepy's HTTPError, for the URL agavepy would have called."""
-    op = operation(function.__name__)
+    become agavepy's HTTPError, for the URL agavepy would have called. It performs the
+    operation of its own name, or of `name`."""
+    op = operation(name or function.__name__)
 
     @functools.wraps(function)
-    def wrapper(self: "ActorsClient", *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: "_Facade", *args: Any, **kwargs: Any) -> Any:
         if args:
-            raise TypeError(f"actors.{function.__name__} takes keyword arguments only, as agavepy does")
+            raise TypeError(f"{self.namespace}.{function.__name__} takes keyword arguments only, as agavepy does")
         try:
             return function(self, **kwargs)
         except AbacoError as error:
@@ -105,8 +107,15 @@ def _sent(**given: Any) -> dict[str, Any]:
     return out
 
 
-class ActorsClient:
-    """`ag.actors`: every method of agavepy's actors interface, in process."""
+def _operation_method(name: str) -> Callable[[F], F]:
+    """`_agavepy_method` for a method named otherwise than its operation (`configs.add` is `addConfig`)."""
+    return lambda function: _agavepy_method(function, name)
+
+
+class _Facade:
+    """What every in-process facade shares: one caller, `perform`, the dialect's rendering."""
+
+    namespace = ""
 
     def __init__(self, service: ActorsService, caller: Caller, dialect: Dialect) -> None:
         self._service = service
@@ -135,6 +144,12 @@ class ActorsClient:
             read = functools.partial(self._dialect.read_body, op, decoded)
         result, message, kind = answer(op, perform(self._service, op, self._as(nonce), path, read, **arguments))
         return as_model(self._dialect.renderers[kind](result, self._service.options.api_server)), message
+
+
+class ActorsClient(_Facade):
+    """`ag.actors`: every method of agavepy's actors interface, in process."""
+
+    namespace = "actors"
 
     # -- actors ----------------------------------------------------------------------
     @_agavepy_method
@@ -300,4 +315,40 @@ class ActorsClient:
                              params=_sent(limit=limit, skip=skip, q=q))
 
 
+class ConfigsClient(_Facade):
+    """`ag.configs`: Abaco's actor configs, in process. agavepy 0.9.5 has no configs
+    interface; these follow its naming (`body=`, camelCase path arguments)."""
+
+    namespace = "configs"
+
+    @_operation_method("listConfigs")
+    def list(self, nonce: str | None = None) -> builtins.list[AttrDict]:
+        return self._perform("listConfigs", nonce)
+
+    @_operation_method("addConfig")
+    def add(self, body: Any = None, nonce: str | None = None) -> AttrDict:
+        return self._perform("addConfig", nonce, body=body)
+
+    @_operation_method("getConfig")
+    def get(self, configName: str, nonce: str | None = None) -> AttrDict:
+        return self._perform("getConfig", nonce, {"config_name": configName})
+
+    @_operation_method("updateConfig")
+    def update(self, configName: str, body: Any = None, nonce: str | None = None) -> AttrDict:
+        return self._perform("updateConfig", nonce, {"config_name": configName}, body=body)
+
+    @_operation_method("deleteConfig")
+    def delete(self, configName: str, nonce: str | None = None) -> None:
+        return self._perform("deleteConfig", nonce, {"config_name": configName})
+
+    @_operation_method("getConfigPermissions")
+    def getPermissions(self, configName: str, nonce: str | None = None) -> AttrDict:
+        return self._perform("getConfigPermissions", nonce, {"config_name": configName})
+
+    @_operation_method("updateConfigPermissions")
+    def updatePermissions(self, configName: str, body: Any = None, nonce: str | None = None) -> AttrDict:
+        return self._perform("updateConfigPermissions", nonce, {"config_name": configName}, body=body)
+
+
 METHODS = tuple(name for name, value in vars(ActorsClient).items() if hasattr(value, "operation"))
+CONFIG_METHODS = tuple(name for name, value in vars(ConfigsClient).items() if hasattr(value, "operation"))

@@ -92,8 +92,9 @@ def message_from_request(content_type: str | None, body: bytes, form_message: st
 
 def environment_for(actor: Mapping[str, Any], message: Message, message_environment: Mapping[str, str],
                     *, execution_id: str, worker_id: str, username: str, api_server: str,
-                    access_token: str, state: Any) -> dict[str, str]:
-    """The environment of one execution; later sources override earlier ones."""
+                    access_token: str, state: Any, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of one execution; later sources override earlier ones. `extra` is
+    what the worker adds last (`_actor_configs`), as Abaco's execute_actor adds it."""
     env: dict[str, str] = {}
     env.update({str(k): _text(v) for k, v in (actor.get("default_environment") or {}).items()})
     env.update({str(k): _text(v) for k, v in message_environment.items()})
@@ -113,6 +114,7 @@ def environment_for(actor: Mapping[str, Any], message: Message, message_environm
         "_abaco_actor_state": _text(state if state is not None else {}),
         "_abaco_actor_name": actor.get("name") or "None",
     })
+    env.update(extra or {})
     if message.content_type != BINARY:
         env["MSG"] = message.text or ""
     else:

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from .attrdict import AttrDict
 from .auth import DEFAULT_TENANT, Caller, TokenRegistry
-from .client import ActorsClient
+from .client import ActorsClient, ConfigsClient
 from .clock import Clock
 from .dialects.abaco_v2 import AbacoV2
 from .engine import Engine
@@ -19,6 +19,7 @@ from .operations import RESERVED_WORDS
 from .runners.base import Runner
 from .runners.local import LocalRunner
 from .scheduler import LogSettings, Scheduler
+from .sealing import sealer_for
 from .service import ActorsService, ServiceOptions
 from .store import Store
 
@@ -49,6 +50,7 @@ class _View:
     """Shared behaviour of the emulator and of its views as other users."""
 
     actors: ActorsClient
+    configs: ConfigsClient
     _emulator: "AbacoEmulator"
 
     def wait_for_execution(self, actor_id: str, execution_id: str, timeout: float = 30) -> AttrDict:
@@ -80,6 +82,7 @@ class UserView(_View):
         self.user = caller.username
         self.roles = caller.roles
         self.actors = ActorsClient(emulator.service, caller, emulator.dialect)
+        self.configs = ConfigsClient(emulator.service, caller, emulator.dialect)
 
     def as_user(self, name: str, roles: Iterable[str] = ()) -> "UserView":
         return self._emulator.as_user(name, roles)
@@ -91,6 +94,8 @@ class AbacoEmulator(_View):
     `db_path=None` keeps everything in memory; a path persists state in a TinyDB file
     that survives restarts (queued messages are executed after a restart). `runner`
     is "docker" (each execution a container) or "local" (registered handlers).
+    `config_key` (a Fernet key) seals secret actor configs; without it a `db_path` store
+    keeps its own key in `<db_path>.config-key` (see sealing.py).
     `close()` stops the workers and removes every container the emulator started.
     Actors' webhooks are sent to loopback addresses only, unless `allow_remote_webhooks`;
     logs live `log_ex` seconds (an actor's `logEx`, capped at `log_ex_limit`), on the
@@ -103,7 +108,7 @@ class AbacoEmulator(_View):
                  network_mode: str = "host", allow_privileged: bool = False, allow_mounts: bool = False,
                  allow_remote_webhooks: bool = False, log_ex: int = LogSettings.default,
                  log_ex_limit: int = LogSettings.limit, shutdown_grace: float = 10.0,
-                 docker_client: Any = None) -> None:
+                 docker_client: Any = None, config_key: str | bytes | None = None) -> None:
         if pull not in PULL_POLICIES:
             raise ValueError(f"pull must be one of {', '.join(PULL_POLICIES)}, not {pull!r}")
         self._emulator = self
@@ -112,6 +117,11 @@ class AbacoEmulator(_View):
         self.runner = make_runner(runner, pull=pull, uid=uid, network_mode=network_mode,
                                   docker_client=docker_client)
         self.store = Store(db_path)
+        try:
+            sealer = sealer_for(db_path, config_key)
+        except BaseException:
+            self.store.close()
+            raise
         self.tokens = TokenRegistry()
         self.clock = Clock()
         self.engine = Engine(self.store, self.runner, self.tokens, tenant=tenant, max_run_time=max_run_time,
@@ -122,13 +132,16 @@ class AbacoEmulator(_View):
         self.events = EventDispatcher(self.store, self.engine, self.clock,
                                       allow_remote_webhooks=allow_remote_webhooks)
         options = ServiceOptions(tenant=tenant, allow_mounts=allow_mounts, reserved_aliases=RESERVED_WORDS)
-        self.service = ActorsService(self.store, self.engine, options, self.scheduler)
+        self.service = ActorsService(self.store, self.engine, options, self.scheduler, sealer)
+        self.engine.extra_environment = self.service.configs.execution_environment
         if api_server:
             self.set_api_server(api_server)
         self.dialect = AbacoV2()
         self.user = user
         self.roles = frozenset(roles)
-        self.actors = ActorsClient(self.service, Caller(user, self.roles, tenant), self.dialect)
+        caller = Caller(user, self.roles, tenant)
+        self.actors = ActorsClient(self.service, caller, self.dialect)
+        self.configs = ConfigsClient(self.service, caller, self.dialect)
         self.events.start()
         self.scheduler.start()
         self.engine.start()

@@ -162,6 +162,9 @@ class Engine:
         # Where an execution's container calls the API back (`_abaco_api_server`).
         self.api_server = UNSERVED_API_SERVER
         self.errors: list[BaseException] = []
+        # What an execution's environment gets beyond the contract's (`_actor_configs`: the
+        # emulator sets it to its service's ConfigsService.execution_environment).
+        self.extra_environment: Callable[[ActorRecord], Mapping[str, str]] = lambda actor: {}
         # Replaced, never changed in place, so publishing reads it without a lock (it runs
         # under the store's lock, which others take while holding the engine's).
         self._subscribers: tuple[Subscriber, ...] = ()
@@ -578,7 +581,7 @@ class Engine:
             environment=environment_for(
                 actor, message, record.get("environment") or {}, execution_id=execution["id"],
                 worker_id=worker.id, username=execution["executor"], api_server=self.api_server,
-                access_token=token, state=actor.get("state")),
+                access_token=token, state=actor.get("state"), extra=self.extra_environment(actor)),
             binary=message.data, max_run_time=self._max_run_time(actor), mem_limit=actor.get("mem_limit"),
             max_cpus=actor.get("max_cpus"), use_container_uid=actor.get("use_container_uid", False),
             privileged=actor.get("privileged", False), mounts=actor.get("mounts") or [],

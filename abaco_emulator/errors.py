@@ -91,5 +91,10 @@ class StoreLocked(StoreError):
     """Another emulator (in this or another process) has the database file open."""
 
 
+class ConfigKeyInvalid(EmulatorError):
+    """The key that seals secret actor configs (`config_key`, `serve --config-key`, the
+    store's key file) is not a Fernet key."""
+
+
 class ExecutionTimeout(EmulatorError, TimeoutError):
     """`wait_for_execution` or `drain` ran out of time."""

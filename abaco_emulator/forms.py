@@ -79,6 +79,14 @@ _ACTOR = (
     Param("mounts", "list", "Host directories to mount into each execution's container."),
 )
 
+# Abaco's ActorConfig.PARAMS: all four required, on PUT too (whose name is then ignored).
+_CONFIG = (
+    Param("name", "str", "Name of the config", required=True),
+    Param("value", "str", "The value of the config; JSON Serializable. Set as the ENV VAR value.", required=True),
+    Param("is_secret", "bool", "Whether the config should be encrypted at rest and not retrievable.", required=True),
+    Param("actors", "str", "List of actor IDs or aliases that should get this config/secret.", required=True),
+)
+
 _ALIAS_ACTOR_ID = Param("actor_id", "str", "The human readable id for the actor associated with this alias.",
                         required=True)
 
@@ -101,6 +109,10 @@ SPECS: dict[str, BodySpec] = {
         Param("user", "str", "User owning the permission.", required=True),
         Param("level", "str", "Level of the permission: ('NONE', 'READ', 'EXECUTE', 'UPDATE')", required=True),
     ), "Invalid permissions description: "),
+    "ActorConfig": BodySpec(_CONFIG, "Invalid config description. Missing required field: "),
+    # (Abaco's PUT handler words its errors as its alias handler does.)
+    "ActorConfigUpdate": BodySpec(_CONFIG, "Invalid alias description. Could not determine if required fields "
+                                           "are present. Is the body valid JSON? Details: "),
     "AddWorkersRequest": BodySpec((
         Param("num", "int", "Number of workers to start (default is 1)."),
     ), "Invalid POST: "),

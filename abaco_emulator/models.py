@@ -246,6 +246,18 @@ class ResultRecord(TypedDict):
     items: list[str]
 
 
+class ConfigRecord(TypedDict):
+    """An actor config: `id` is `<TENANT>_<name>` (Abaco's `get_config_db_key`); `value` is
+    the Fernet token of a secret one; `actors` the comma-separated ids and aliases sent."""
+
+    id: str
+    tenant: str
+    name: str
+    value: str
+    is_secret: bool
+    actors: str
+
+
 class Reply(NamedTuple):
     """A result whose envelope message depends on what happened (workers scheduled, an
     alias deleted), instead of its operation's fixed message; `kind` when it is another

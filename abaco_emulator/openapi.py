@@ -145,6 +145,18 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "properties": {k: _INT for k in ("currentActors", "totalActors", "workers", "commandQueue")}},
     "AdminAnswer": {"description": "The admin routes' records (camelCase, nulls kept)",
                     "oneOf": [{"type": "array", "items": {"type": "object"}}, {"type": "object"}]},
+    "ActorConfig": {
+        "type": "object", "required": ["name", "value", "isSecret", "actors"],
+        "properties": {"name": _STRING, "value": {"type": "string", "description": "a secret's: its Fernet token"},
+                       "isSecret": {"type": "boolean"},
+                       "actors": {"type": "string", "description": "comma-separated actor ids or aliases"}},
+    },
+    "ActorConfigRequest": {
+        "type": "object", "required": ["name", "value", "isSecret", "actors"],
+        "description": "An actor config (on PUT the name is required and ignored)",
+        "properties": {"name": _STRING, "value": {}, "isSecret": {"type": "boolean"},
+                       "actors": {"type": "string", "description": "comma-separated actor ids or aliases"}},
+    },
     "AliasUpdateRequest": {"type": "object", "required": ["actorId"], "properties": {"actorId": _STRING}},
     "ExecutionAccountingRequest": {
         "type": "object", "required": ["runtime", "cpu", "io"],
@@ -178,6 +190,7 @@ _PATH_PARAMETERS = {
     "worker_id": _param("worker_id", description="A worker id"),
     "nonce_id": _param("nonce_id", description="A nonce id"),
     "alias": _param("alias", description="An alias"),
+    "config_name": _param("config_name", description="The name of an actor config"),
     "search_type": _param("search_type", schema={"type": "string", "enum": list(SEARCH_TYPES)}),
 }
 _QUERY_PARAMETERS = {
@@ -201,7 +214,9 @@ _QUERY_GROUPS = {"params": ("limit", "skip", "search", "exactsearch"), "q": ("q"
 _BODY_SCHEMAS = {"Actor": "ActorRequest", "AddAliasRequest": "AliasRequest", "AddNonceRequest": "NonceRequest",
                  "PermissionsUpdateRequest": "PermissionRequest", "AddWorkersRequest": "WorkersRequest",
                  "UpdateAliasRequest": "AliasUpdateRequest", "AddExecutionRequest": "ExecutionAccountingRequest",
-                 "AdvanceClockRequest": "ClockRequest", "message": "message", "state": "any"}
+                 "AdvanceClockRequest": "ClockRequest",
+                 "ActorConfig": "ActorConfigRequest", "ActorConfigUpdate": "ActorConfigRequest",
+                 "message": "message", "state": "any"}
 _RESULT_SCHEMAS: dict[str, Any] = {
     "actor": "Actor", "actors": ("array", "Actor"), "alias": "Alias", "aliases": ("array", "Alias"),
     "nonce": "Nonce", "nonces": ("array", "Nonce"), "worker": "Worker", "workers": ("array", "Worker"),
@@ -209,7 +224,8 @@ _RESULT_SCHEMAS: dict[str, Any] = {
     "message_sent": "MessageSent", "purged": "MailboxPurged", "state": "State", "permissions": "Permissions",
     "search": "SearchResult", "none": None, "raw": "raw", "document": "document", "live_logs": "LiveLogs",
     "clock": "Clock",
-    "utilization": "Utilization", "admin": "AdminAnswer",
+    "utilization": "Utilization", "admin": "AdminAnswer", "config": "ActorConfig",
+    "configs": ("array", "ActorConfig"),
 }
 
 _ERRORS = {

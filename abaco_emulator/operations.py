@@ -14,14 +14,16 @@ what `perform` has the service resolve and authorize before the method runs:
 - "actor": `{actor_id}` is an actor id or alias; `level` is needed on the actor;
 - "alias": `{alias}` is an alias; the level is needed on the alias;
 - "alias_nonces": an alias's nonces: the level is needed on the alias and on its actor;
+- "config": `{config_name}` is an actor config's name; the level is needed on the config;
 - None: no record is named (listings filter what the caller may see; creating an
   alias checks the actor its body names).
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from .auth import Caller
 from .models import RESERVED_ALIASES, Level, Reply
@@ -47,7 +49,7 @@ class Operation:
     name: str                   # agavepy's method name (the emulator's own where agavepy has none)
     method: str                 # HTTP method
     path: str                   # below the prefix, with {placeholders}
-    service: str                # the ActorsService method that performs it
+    service: str                # the ActorsService method that performs it ("configs.x": of service.configs)
     summary: str                # one line, for the OpenAPI document
     result: str                 # what a dialect renders: "actor", "actors", "raw", "none", ...
     target: str | None = None   # what the path names (see the module docstring)
@@ -112,6 +114,27 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("deleteAliasNonce", "DELETE", "/aliases/{alias}/nonces/{nonce_id}", "delete_nonce",
               "Delete a nonce of an alias", "none", target="alias_nonces", level=UPDATE,
               message="Alias nonce deleted successfully."),
+    Operation("listConfigs", "GET", "/configs", "configs.list_configs",
+              "List the actor configs of the tenant (any user)", "configs",
+              message="Actor Configs retrieved successfully."),
+    Operation("addConfig", "POST", "/configs", "configs.add_config",
+              "Create an actor config: name, value, isSecret, actors (comma-separated ids or aliases)",
+              "config", body="ActorConfig", message="Actor config created successfully."),
+    Operation("getConfig", "GET", "/configs/{config_name}", "configs.get_config",
+              "Get an actor config (a secret's value is shown sealed)", "config", target="config", level=READ,
+              message="Config retrieved successfully."),
+    Operation("updateConfig", "PUT", "/configs/{config_name}", "configs.update_config",
+              "Replace an actor config's value, isSecret and actors", "config", target="config", level=UPDATE,
+              body="ActorConfigUpdate", message="Actor config updated successfully."),
+    Operation("deleteConfig", "DELETE", "/configs/{config_name}", "configs.delete_config",
+              "Delete an actor config", "none", target="config", level=UPDATE),
+    Operation("getConfigPermissions", "GET", "/configs/{config_name}/permissions",
+              "configs.get_config_permissions", "Get an actor config's permissions", "permissions",
+              target="config", level=READ, message="Permissions retrieved successfully."),
+    Operation("updateConfigPermissions", "POST", "/configs/{config_name}/permissions",
+              "configs.update_config_permissions", "Grant a permission level on an actor config", "permissions",
+              target="config", level=UPDATE, body="PermissionsUpdateRequest",
+              message="Permission added successfully."),
     Operation("getSearch", "GET", "/search/{search_type}", "search",
               "Search actors, workers, executions or logs: search, exactsearch, field=value, field.<op>=value",
               "search", query=SEARCHABLE, message="Search completed successfully."),
@@ -223,7 +246,7 @@ def perform(service: "ActorsService", op: Operation, caller: Caller, path: dict[
     access = service.authorize(op.target, op.level, caller, parameters, op.admin)
     if body is not None:
         arguments["body"] = body()
-    method: Callable[..., Any] = getattr(service, op.service)
+    method: Callable[..., Any] = functools.reduce(getattr, op.service.split("."), cast(Any, service))
     if arguments:
         parameters.update(arguments)
     return method(access, **parameters)

@@ -37,8 +37,8 @@ def _segment(value: str) -> str:
     return quote(str(value), safe="")
 
 
-class RemoteActors:
-    """The actors methods the CLI uses, against an Abaco (or emulator) server at `url`.
+class _Remote:
+    """Requests to an Abaco (or emulator) server at `url` with one session.
 
     `url` is the server's base (`http://127.0.0.1:5000`) or its API base
     (`.../actors/v2`); `token` goes into `Authorization: Bearer`.
@@ -84,6 +84,10 @@ class RemoteActors:
                 f"the server at {self.url} answered {op.method} {op.path or '/'} with something that is not "
                 f"an Abaco envelope (is it an Abaco server?)", response=response) from None
 
+
+class RemoteActors(_Remote):
+    """The actors methods the CLI uses, against an Abaco (or emulator) server."""
+
     # -- actors ----------------------------------------------------------------------
     def list(self) -> list[AttrDict]:
         return self._call("list")  # with any query parameter Abaco answers a search instead
@@ -128,3 +132,31 @@ class RemoteActors:
 
     def advanceClock(self, seconds: float) -> AttrDict:
         return self._call("advanceClock", data=_json_text({"seconds": seconds}), content_type="application/json")
+
+
+class RemoteConfigs(_Remote):
+    """`ag.configs` (the in-process `ConfigsClient`'s methods) against a server."""
+
+    def list(self) -> list[AttrDict]:
+        return self._call("listConfigs")
+
+    def add(self, body: Any = None) -> AttrDict:
+        return self._call("addConfig", data=_json_text(body), content_type="application/json")
+
+    def get(self, configName: str) -> AttrDict:
+        return self._call("getConfig", {"config_name": configName})
+
+    def update(self, configName: str, body: Any = None) -> AttrDict:
+        return self._call("updateConfig", {"config_name": configName}, data=_json_text(body),
+                          content_type="application/json")
+
+    def delete(self, configName: str) -> None:
+        self._call("deleteConfig", {"config_name": configName})
+        return None
+
+    def getPermissions(self, configName: str) -> AttrDict:
+        return self._call("getConfigPermissions", {"config_name": configName})
+
+    def updatePermissions(self, configName: str, body: Any = None) -> AttrDict:
+        return self._call("updateConfigPermissions", {"config_name": configName}, data=_json_text(body),
+                          content_type="application/json")

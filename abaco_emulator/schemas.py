@@ -16,6 +16,16 @@ from .errors import BadRequest
 
 _AGAVEPY_TYPES = {"dict": "object", "int": "integer"}
 
+_CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "value": {"type": ["string", "number", "boolean", "object", "array"]},
+        "isSecret": {"type": ["boolean", "string"]},
+        "actors": {"type": "string"},
+    },
+}
+
 _SEED_SCHEMAS: dict[str, dict[str, Any]] = {
     "Actor": {
         "type": "object",
@@ -49,6 +59,9 @@ _SEED_SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {"actorId": {"type": "string"}, "alias": {"type": "string"}},
     },
+    # Abaco reads `value` with type=str: any JSON value but null is taken (as its str()).
+    "ActorConfig": _CONFIG_SCHEMA,
+    "ActorConfigUpdate": _CONFIG_SCHEMA,
     "AddExecutionRequest": {
         "type": "object",
         "properties": {name: {"type": ["string", "integer"]} for name in ("runtime", "cpu", "io")},
@@ -102,6 +115,8 @@ _BODY_NAMES = {
     "UpdateAliasRequest": "alias request",
     "AddExecutionRequest": "actor execution description",
     "AdvanceClockRequest": "clock request",
+    "ActorConfig": "config description",
+    "ActorConfigUpdate": "config description",
     "state": "state",
     "message": "message",
 }

@@ -20,6 +20,7 @@ from typing import Any, Mapping, NamedTuple, TypeVar
 
 from . import models
 from .auth import DEFAULT_TENANT, Caller
+from .configs import ConfigsService
 from .contract import Message
 from .cron import parse_schedule
 from .engine import Engine
@@ -29,6 +30,7 @@ from .models import (ABACO_WORLD, ActorRecord, AliasRecord, ExecutionRecord, Lev
 from .scheduler import Scheduler, clock_view
 from .query import SEARCH_TYPES, mongo_filter, paginate, search_filter
 from .schemas import check_json
+from .sealing import Sealer, sealer_for
 from .store import Collection, Store
 
 MAX_WORKERS_PER_ACTOR = 50
@@ -88,11 +90,14 @@ NO_ACTOR: ActorRecord = {}  # type: ignore[typeddict-item]
 class ActorsService:
     """Every operation of the Abaco actors API over one store and one engine."""
 
-    def __init__(self, store: Store, engine: Engine, options: ServiceOptions, scheduler: Scheduler) -> None:
+    def __init__(self, store: Store, engine: Engine, options: ServiceOptions, scheduler: Scheduler,
+                 sealer: Sealer | None = None) -> None:
         self.store = store
         self.engine = engine
         self.options = options
         self.scheduler = scheduler
+        # The actor configs (`configs.py`); `sealer` seals their secrets (the store's key by default).
+        self.configs = ConfigsService(self, sealer or sealer_for(store.path))
 
     # -- authorization of what a path names --------------------------------------------
     def authorize(self, target: str | None, level: Level | None, caller: Caller, path: dict[str, str],
@@ -109,6 +114,10 @@ class ActorsService:
         if target is None or level is None:
             return Access(requester, caller, None, NO_ACTOR)
         tenant = caller.tenant
+        if target == "config":
+            name = path.pop("config_name")
+            self.configs.authorize(caller, name, level)
+            return Access(requester, caller, name, NO_ACTOR)
         if target == "alias" or target == "alias_nonces":
             alias = path.pop("alias")
             record = self._alias_record(tenant, alias)
@@ -400,11 +409,14 @@ class ActorsService:
         return self._permissions_map(self._resource_of(access))
 
     def update_permissions(self, access: Access, body: dict[str, Any]) -> dict[str, str]:
+        return self.set_permission(self._resource_of(access), body)
+
+    def set_permission(self, resource: str, body: Mapping[str, Any]) -> dict[str, str]:
+        """Grant the level a permissions body names on `resource` (an actor, alias or config)."""
         level = body["level"]
         if level not in _PERMISSION_LEVELS:
             raise BadRequest(f"Invalid permission level: {level}.             The valid values are "
                              f"{_PERMISSION_LEVELS}")
-        resource = self._resource_of(access)
         self._grant(resource, body["user"], Level.parse(level))
         return self._permissions_map(resource)
 

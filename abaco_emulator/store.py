@@ -30,8 +30,8 @@ from tinydb.storages import Storage
 from tinydb.table import Table
 
 from .errors import StoreCorrupt, StoreError, StoreLocked
-from .models import (ActorRecord, AliasRecord, EventRecord, ExecutionRecord, LogRecord, MessageRecord, NonceRecord,
-                     PermissionRecord, ResultRecord, WorkerRecord)
+from .models import (ActorRecord, AliasRecord, ConfigRecord, EventRecord, ExecutionRecord, LogRecord, MessageRecord,
+                     NonceRecord, PermissionRecord, ResultRecord, WorkerRecord)
 
 # Every record's key is its `id`; each kind is indexed by one field (the actor it belongs
 # to; a nonce by the actor or alias it is for; an actor by its next cron hour, so the
@@ -46,11 +46,12 @@ _INDEXED_BY = {
     "aliases": "actor_id",
     "logs": "actor_id",
     "results": "actor_id",
+    "configs": "tenant",
 }
 # Numeric fields whose per-actor sums are kept up to date (execution totals in O(1)).
 _SUMMED = {"executions": ("cpu", "io", "runtime")}
 KINDS = ("actors", "executions", "workers", "nonces", "aliases", "permissions", "messages", "logs", "results",
-         "stats", "events")
+         "stats", "events", "configs")
 _COMPACT_MIN_BYTES = 8 * 1024 * 1024
 
 
@@ -384,6 +385,7 @@ class Store:
         self.logs: Collection[LogRecord] = Collection(self, "logs")
         self.results: Collection[ResultRecord] = Collection(self, "results")
         self.events: Collection[EventRecord] = Collection(self, "events")
+        self.configs: Collection[ConfigRecord] = Collection(self, "configs")  # indexed by tenant
 
     # -- bookkeeping -------------------------------------------------------------
     @staticmethod

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -45,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "stopped (and, with --db, run again at the next start) (default: 10)")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a non-loopback --host (other machines could run actors here)")
+    parser.add_argument("--config-key", metavar="KEY", default=os.environ.get("ABACO_EMULATOR_CONFIG_KEY"),
+                        help="the Fernet key that seals secret actor configs (default: $ABACO_EMULATOR_CONFIG_KEY, "
+                             "else a key kept in FILE.config-key beside --db, or a fresh one in memory)")
     parser.add_argument("--log-level", default="WARNING", help="logging level (default: WARNING)")
 
 
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
                        db_path=args.db, runner=args.runner, pull=args.pull, user=args.user,
                        roles=[expand_role(r) for r in args.role], tenant=args.tenant,
                        allow_privileged=args.allow_privileged, allow_remote_webhooks=args.allow_remote_webhooks,
-                       shutdown_grace=args.shutdown_grace,
+                       shutdown_grace=args.shutdown_grace, config_key=args.config_key,
                        **{name: value for name, value in (("log_ex", args.log_ex), ("log_ex_limit", args.log_ex_limit))
                           if value is not None})
     except (OSError, ValueError, EmulatorError) as exc:  # EmulatorError: a damaged --db file, no Docker

@@ -158,6 +158,12 @@ def _alias(record: Mapping[str, Any], base: str) -> dict[str, Any]:
     return out
 
 
+def _config(record: Mapping[str, Any], base: str) -> dict[str, Any]:
+    """ActorConfig.display(): its fields but the tenant (a secret's value as its token), no `_links`."""
+    return {"name": record["name"], "value": record["value"], "isSecret": record["is_secret"],
+            "actors": record["actors"]}
+
+
 def _search(found: Mapping[str, Any], base: str) -> dict[str, Any]:
     """Abaco's Search.post_processing: each record stripped and given `_links` per its
     type, then dict_to_camel (nulls kept); `_metadata` camelCase too."""
@@ -205,6 +211,7 @@ class AbacoV2(Dialect):
         "worker": _worker, "workers": _listed(_worker),
         "nonce": _nonce, "nonces": _listed(_nonce),
         "alias": _alias, "aliases": _listed(_alias),
+        "config": _config, "configs": _listed(_config),
         "search": _search, "admin": _admin,
         "utilization": lambda value, base: _camel(value),
         **dict.fromkeys(("state", "permissions", "none", "raw", "document", "live_logs", "clock"), unchanged),

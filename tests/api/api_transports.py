@@ -1,6 +1,6 @@
 """The transports the API behaviour tests run through, each behind the same small interface.
 
-A test of `tests/api/` takes the fixture `ag` and uses `ag.actors.*`, `ag.register_image`,
+A test of `tests/api/` takes the fixture `ag` and uses `ag.actors.*`, `ag.configs.*`, `ag.register_image`,
 `ag.wait_for_execution`, `ag.drain`, `ag.as_user(name, roles=...)`, `ag.user` and, to
 look inside, `ag.store`, `ag.engine` and `ag.service`. `Transport` names that interface.
 
@@ -8,6 +8,7 @@ look inside, `ag.store`, `ag.engine` and `ag.service`. `Transport` names that in
 - `agavepy`: `AgavepyTransport`, an `abaco_emulator.serve(runner="local", tokens=...)`
   server reached with the real agavepy client (`abaco_emulator.agave_client`); each
   user of `as_user` gets a bearer token registered on the server and a client of its own.
+  Its `configs` (agavepy has none) is the emulator's HTTP client, `remote.RemoteConfigs`.
 
 A new transport (Tapis v3 over HTTP, say) is one more class here and one more name in
 `TRANSPORTS`; the tests do not change.
@@ -29,6 +30,7 @@ from abaco_emulator import AbacoEmulator, AttrDict, agave_client, serve
 from abaco_emulator.engine import Engine
 from abaco_emulator.server import EmulatorServer
 from abaco_emulator.auth import Caller
+from abaco_emulator.remote import RemoteConfigs
 from abaco_emulator.service import ActorsService
 from abaco_emulator.store import Store
 
@@ -41,6 +43,7 @@ class Transport(Protocol):
     """What the API tests use of `ag`, whichever way it reaches the emulator."""
 
     actors: Any
+    configs: Any
     user: str
 
     def register_image(self, image: str, handler: Any = None, **options: Any) -> None: ...
@@ -79,6 +82,14 @@ class AgavepyClients:
             self._clients[(url, token)] = agave_client(url, token)
         return self._clients[(url, token)]
 
+    def configs(self, url: str, token: str) -> RemoteConfigs:
+        """`ag.configs` over HTTP (agavepy 0.9.5 has no configs interface): the emulator's
+        own HTTP client, with the same method names as the in-process `ConfigsClient`."""
+        key = ("configs " + url, token)
+        if key not in self._clients:
+            self._clients[key] = RemoteConfigs(url, token)
+        return self._clients[key]
+
 
 def token_for(name: str, roles: Iterable[str]) -> str:
     """The same bearer token for the same user and roles, on every server of the session."""
@@ -103,6 +114,7 @@ class AgavepyTransport:
         emulator = server.emulator
         emulator.tokens.add(token, Caller(name, self.roles, emulator.service.options.tenant))
         self.actors = clients.client(server.url, token).actors
+        self.configs = clients.configs(server.url, token)
 
     @classmethod
     def start(cls, clients: AgavepyClients) -> "AgavepyTransport":

@@ -18,13 +18,13 @@ LAYERS: list[tuple[str, set[str]]] = [
                     "openapi", "demo", "emulator", "table"}),
     ("dialects", {"dialects", "forms"}),
     ("operations", {"operations"}),
-    ("service", {"service", "events", "scheduler"}),
+    ("service", {"service", "configs", "events", "scheduler"}),
     ("engine", {"engine"}),
     ("auth", {"auth"}),
     ("runners", {"runners", "contract"}),
     ("store", {"store"}),
     ("records", {"models", "schemas", "query", "cron", "clock"}),
-    ("foundations", {"errors", "keycase", "waiting", "attrdict"}),
+    ("foundations", {"errors", "keycase", "waiting", "attrdict", "sealing"}),
     # Copied alone into actor containers (the runners mount it): it imports nothing of the package.
     ("standalone", {"agave"}),
 ]

@@ -138,8 +138,9 @@ def records(server):
     ag.wait_for_execution(actor.id, sent.executionId, timeout=10)
     worker = ag.actors.listWorkers(actorId=actor.id)[0]
     nonce = ag.actors.addNonce(actorId=actor.id, body={"level": "READ"})
+    ag.configs.add(body={"name": "target-config", "value": "v", "isSecret": True, "actors": actor.id})
     return {"actor_id": actor.id, "alias": "target-alias", "execution_id": sent.executionId,
-            "worker_id": worker.id, "nonce_id": nonce.id, "search_type": "actors"}
+            "worker_id": worker.id, "nonce_id": nonce.id, "search_type": "actors", "config_name": "target-config"}
 
 
 def concrete(route_path: str, values: dict[str, str], prefix: str = "/actors/v2") -> str:
@@ -396,6 +397,10 @@ SCHEMA_ROUTES = {
     "AddWorkersRequest": ("POST", "/actors/v2/{actor_id}/workers", {"num": 1}),
     "UpdateAliasRequest": ("PUT", "/actors/v2/aliases/{alias}", {"actorId": "{actor_id}"}),
     "AddExecutionRequest": ("POST", "/actors/v2/{actor_id}/executions", {"runtime": 1, "cpu": 1, "io": 1}),
+    "ActorConfig": ("POST", "/actors/v2/configs",
+                    {"name": "fresh-config", "value": "v", "isSecret": False, "actors": "{actor_id}"}),
+    "ActorConfigUpdate": ("PUT", "/actors/v2/configs/{config_name}",
+                          {"name": "target-config", "value": "v", "isSecret": False, "actors": "{actor_id}"}),
 }
 CANDIDATES = [123, -1, 1.5, "text", True, None, [1, "a"], {"a": 1}, [], {}]
 

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from abaco_emulator import AbacoEmulator
-from abaco_emulator.client import METHODS, ActorsClient
+from abaco_emulator.client import CONFIG_METHODS, METHODS, ActorsClient, ConfigsClient
 from abaco_emulator.models import alias_id
 from abaco_emulator.query import SEARCH_TYPES
 from abaco_emulator.schemas import SCHEMAS
@@ -258,6 +258,52 @@ def test_facade_methods_raise_only_abaco_http_errors(emulator, world, who):
             kwargs[name] = data.draw(argument_strategy(world, method, name), label=name)
         try:
             getattr(view.actors, method)(**kwargs)
+        except requests.HTTPError as exc:
+            assert_error_answer(exc.response)
+        emulator.raise_background_errors()
+
+    fuzz()
+    assert_still_works(emulator)
+
+
+def config_argument_strategy(world: World, method: str, name: str) -> st.SearchStrategy:
+    """Values for one keyword argument of a configs.* method."""
+    if name == "configName":
+        return st.one_of(st.just("fuzz-config"), st.just("fuzz-config"), ANY_TEXT, JSONISH)
+    if name == "nonce":
+        return st.one_of(st.none(), st.none(), st.none(), world.ids("nonce_id"))
+    if name == "body" and method in ("add", "update"):
+        names = st.builds(lambda: world.actor_id) | st.just("fuzz-alias") | st.builds(lambda: world.other_id)
+        listed = st.lists(st.one_of(names, ANY_TEXT), min_size=1, max_size=3).map(",".join)
+        return schema_bodies("ActorConfig" if method == "add" else "ActorConfigUpdate",
+                             {"name": "fuzz-config", "value": "v", "isSecret": True, "actors": "fuzz-alias"},
+                             {"actors": st.one_of(listed, VALUES), "isSecret": st.one_of(
+                                 st.booleans(), st.sampled_from(["true", "False", "1", "yes"]), VALUES)})
+    if name == "body":
+        return schema_bodies("PermissionsUpdateRequest", {"user": "bob", "level": "READ"})
+    raise AssertionError(f"no strategy for argument {name} of configs.{method}: add one")
+
+
+@pytest.mark.parametrize("who", ["owner", "stranger", "admin"])
+def test_config_facade_methods_raise_only_abaco_http_errors(emulator, world, who):
+    """Any arguments to any configs.* method: a result, or requests.HTTPError 4xx with the envelope;
+    and executions of the configs' actors still run."""
+    views = {"owner": emulator, "stranger": emulator.as_user("mallory"),
+             "admin": emulator.as_user("root", roles=[ADMIN_ROLE])}
+    view = views[who]
+
+    @settings(FUZZ, max_examples=300)
+    @given(data=st.data())
+    def fuzz(data):
+        world.ensure()
+        method = data.draw(st.sampled_from(CONFIG_METHODS), label="method")
+        kwargs = {}
+        for name in list(inspect.signature(getattr(ConfigsClient, method)).parameters)[1:]:
+            if name == "nonce" and data.draw(st.booleans()):
+                continue
+            kwargs[name] = data.draw(config_argument_strategy(world, method, name), label=name)
+        try:
+            getattr(view.configs, method)(**kwargs)
         except requests.HTTPError as exc:
             assert_error_answer(exc.response)
         emulator.raise_background_errors()

@@ -136,3 +136,26 @@ def test_serve_tenant_and_allow_privileged_flags_reach_the_emulator():
     finally:
         code, _, err = stop(process, signal.SIGTERM)
     assert code == 0, err
+
+
+def test_serve_config_key_seals_secret_configs_with_the_given_key(tmp_path):
+    from cryptography.fernet import Fernet
+    key = Fernet.generate_key().decode()
+    db = tmp_path / "abaco.json"
+    process, url, _ = start("--port", "0", "--runner", "local", "--db", str(db), "--config-key", key)
+    try:
+        actor = requests.post(url + "/actors/v2", data={"image": "x:1"}, timeout=10).json()["result"]
+        created = requests.post(url + "/actors/v2/configs", timeout=10,
+                                data={"name": "pw", "value": "cli-secret", "isSecret": "true", "actors": actor["id"]})
+        token = created.json()["result"]["value"]
+    finally:
+        code, out, err = stop(process, signal.SIGTERM)
+    assert code == 0, err
+    assert Fernet(key.encode()).decrypt(token.encode()) == b"cli-secret"
+    assert not (tmp_path / "abaco.json.config-key").exists() and key not in out + err
+
+
+def test_serve_refuses_a_config_key_that_is_no_fernet_key(capsys):
+    assert main(["serve", "--runner", "local", "--port", "0", "--config-key", "too-short"]) == 1
+    err = capsys.readouterr().err
+    assert "Fernet key" in err and "too-short" not in err

@@ -120,6 +120,14 @@ def test_served_document_and_answers_match_its_schemas(server):
     check("/actors/v2/aliases", "post", alias)
     check("/actors/v2/aliases/{alias}", "get", requests.get(f"{base}/aliases/doc"))
     check("/actors/v2/aliases/{alias}", "delete", requests.delete(f"{base}/aliases/doc"))
+    config = {"name": "doc", "value": "v", "isSecret": True, "actors": actor["id"]}
+    check("/actors/v2/configs", "post", requests.post(f"{base}/configs", json=config))
+    check("/actors/v2/configs", "get", requests.get(f"{base}/configs"))
+    check("/actors/v2/configs/{config_name}", "get", requests.get(f"{base}/configs/doc"))
+    check("/actors/v2/configs/{config_name}", "put", requests.put(f"{base}/configs/doc", json=config))
+    check("/actors/v2/configs/{config_name}/permissions", "post",
+          requests.post(f"{base}/configs/doc/permissions", json={"user": "friend", "level": "READ"}))
+    check("/actors/v2/configs/{config_name}/permissions", "get", requests.get(f"{base}/configs/doc/permissions"))
     check("/actors/v2/search/{search_type}", "get", requests.get(f"{base}/search/executions"))
     check("/actors/v2/{actor_id}", "delete", requests.delete(f"{base}/{actor['id']}"))
 
