@@ -397,6 +397,7 @@ SCHEMA_ROUTES = {
     "AddWorkersRequest": ("POST", "/actors/v2/{actor_id}/workers", {"num": 1}),
     "UpdateAliasRequest": ("PUT", "/actors/v2/aliases/{alias}", {"actorId": "{actor_id}"}),
     "AddExecutionRequest": ("POST", "/actors/v2/{actor_id}/executions", {"runtime": 1, "cpu": 1, "io": 1}),
+    "AdvanceClockRequest": ("POST", "/emulator/v1/clock", {"seconds": 0}),
     "ActorConfig": ("POST", "/actors/v2/configs",
                     {"name": "fresh-config", "value": "v", "isSecret": False, "actors": "{actor_id}"}),
     "ActorConfigUpdate": ("PUT", "/actors/v2/configs/{config_name}",
