@@ -140,6 +140,21 @@ def caller_from_jwt(header_name: str, token: str) -> Caller:
                   frozenset(r.strip() for r in roles.split(",") if r.strip()), tenant, jwt_header=header_name)
 
 
+def identify_callback(headers: Iterable[tuple[str, str]], query: Mapping[str, str], tokens: TokenRegistry,
+                      default: Caller) -> Caller:
+    """Who calls the private API of an emulator that is not served: an execution's token
+    (or a nonce), nothing else. No default user and no unverified JWT, since any process
+    on the machine can reach a loopback port."""
+    if query.get("x-nonce") is None:
+        authorization = next((value for name, value in headers if name.lower() == "authorization"), "")
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or tokens.caller_for(token.strip()) is None:
+            raise Unauthorized("This emulator is not served: only its executions may call it, with their "
+                               "_abaco_access_token.")
+        return tokens.caller_for(token.strip()) or default
+    return identify((), query, tokens, default)
+
+
 def identify(headers: Iterable[tuple[str, str]], query: Mapping[str, str], tokens: TokenRegistry,
              default: Caller) -> Caller:
     """Who makes a request, from its headers and query parameters.

@@ -134,6 +134,8 @@ class AbacoEmulator(_View):
         options = ServiceOptions(tenant=tenant, allow_mounts=allow_mounts, reserved_aliases=RESERVED_WORDS)
         self.service = ActorsService(self.store, self.engine, options, self.scheduler, sealer)
         self.engine.extra_environment = self.service.configs.execution_environment
+        self._private_server: Any = None
+        self.engine.start_api = self._serve_privately
         if api_server:
             self.set_api_server(api_server)
         self.dialect = AbacoV2()
@@ -149,7 +151,15 @@ class AbacoEmulator(_View):
 
     def set_api_server(self, url: str) -> None:
         """Where the API is served: the base of `_links` and what containers call back."""
+        self.engine.start_api = None  # served: no private API is needed
         self.service.options.api_server = self.engine.api_server = url.rstrip("/")
+
+    def _serve_privately(self) -> None:
+        """Not served, and an execution starts: its container gets a private API of this
+        emulator alone (`server.serve_callbacks`), stopped by `close()`."""
+        from .server import serve_callbacks  # the transport, imported only when needed
+
+        self._private_server = serve_callbacks(self)
 
     def as_user(self, name: str, roles: Iterable[str] = ()) -> UserView:
         """A view of this emulator acting as `name` (permissions, nonces, sharing)."""
@@ -192,6 +202,8 @@ class AbacoEmulator(_View):
             self.engine.close()
             raise
         finally:
+            if self._private_server is not None:
+                self._private_server.close()
             self.events.close()
             self.store.close()
 

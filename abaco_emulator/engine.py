@@ -19,6 +19,7 @@ write (a linked actor's message, say) is kept or lost together with its cause.
 from __future__ import annotations
 
 import base64
+import socket
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -37,9 +38,14 @@ from .store import Store
 from .waiting import Deadline
 
 MAX_RUN_TIME_HINT = "max_run_time="
-# Where containers are told to call back when the emulator is not served: nothing
-# listens there, so a callback fails instead of reaching another server.
-UNSERVED_API_SERVER = "http://127.0.0.1:5000"
+
+
+def _nowhere() -> tuple[socket.socket, str]:
+    """A loopback port this process holds without listening: a URL where nothing can ever
+    answer (no other server can take the port while the socket is held)."""
+    held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    held.bind(("127.0.0.1", 0))
+    return held, f"http://127.0.0.1:{held.getsockname()[1]}"
 
 
 @dataclass(frozen=True)
@@ -159,8 +165,12 @@ class Engine:
         self.tokens = tokens
         self.tenant = tenant
         self.max_run_time = max_run_time
-        # Where an execution's container calls the API back (`_abaco_api_server`).
-        self.api_server = UNSERVED_API_SERVER
+        # Where an execution's container calls the API back (`_abaco_api_server`): where it
+        # is served, or (`start_api`, on the first execution) a private server of its own;
+        # until then a port where nothing answers, never another emulator's.
+        self._nowhere, self.api_server = _nowhere()
+        self.start_api: Callable[[], None] | None = None
+        self._api_lock = threading.Lock()
         self.errors: list[BaseException] = []
         # What an execution's environment gets beyond the contract's (`_actor_configs`: the
         # emulator sets it to its service's ConfigsService.execution_environment).
@@ -242,6 +252,7 @@ class Engine:
         for worker in workers:
             worker.join(deadline.remaining())
         self.runner.close()
+        self._nowhere.close()
 
     def subscribe(self, subscriber: Subscriber) -> None:
         """Call `subscriber` with every event, inside the transaction that records it:
@@ -548,6 +559,7 @@ class Engine:
                                       execution_id=message_id))
         with self._lock:
             self._running[message_id] = worker
+        self._ensure_api()
         token = self.tokens.issue_execution_token(actor["owner"], actor.get("tenant") or self.tenant)
         try:
             spec = self._spec(actor, worker, execution, record, message, token)
@@ -573,6 +585,15 @@ class Engine:
             self._forget_running(message_id)
             return
         self._record(worker, execution, outcome, status)
+
+    def _ensure_api(self) -> None:
+        """An execution is about to start: its container needs an API to call back."""
+        if self.start_api is None:
+            return
+        with self._api_lock:
+            start, self.start_api = self.start_api, None
+            if start is not None:
+                start()
 
     def _spec(self, actor: ActorRecord, worker: Worker, execution: ExecutionRecord, record: MessageRecord,
               message: Message, token: str) -> ExecutionSpec:

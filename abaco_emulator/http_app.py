@@ -23,7 +23,7 @@ from flask import Flask, Response, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
-from .auth import Caller, identify
+from .auth import Caller, identify, identify_callback
 from .contract import RESERVED_QUERY_PARAMETERS, message_from_request
 from .dialects import Dialect
 from .errors import AbacoError, BadRequest, EmulatorError, ExecutionTimeout
@@ -117,11 +117,13 @@ def _query_arguments(op: Operation) -> dict[str, Any]:
 # -- the app -------------------------------------------------------------------------
 
 def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_BYTES,
-               sync_timeout: float = DEFAULT_SYNC_TIMEOUT) -> Flask:
+               sync_timeout: float = DEFAULT_SYNC_TIMEOUT, callbacks_only: bool = False) -> Flask:
     """The Flask app serving `emulator` (an `AbacoEmulator`) over HTTP.
 
     `max_body_bytes` caps request bodies (413 above it; None for no cap);
-    `sync_timeout` is how long a `?_abaco_synchronous=true` message may wait.
+    `sync_timeout` is how long a `?_abaco_synchronous=true` message may wait;
+    `callbacks_only`: the private API of an emulator that is not served, for its
+    executions' tokens alone (`auth.identify_callback`).
     """
     from .openapi import openapi_document
 
@@ -176,8 +178,8 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
                 # e.g. DELETE /actors/v2/aliases: a route with a method it lacks, not an actor
                 # called "aliases" (nor, under /actors, an actor called "v2").
                 return error_response(NOT_ALLOWED, 405)
-            caller = None if op.public else identify(request.headers.items(), request.args, emulator.tokens,
-                                                     default)
+            who = identify_callback if callbacks_only else identify
+            caller = None if op.public else who(request.headers.items(), request.args, emulator.tokens, default)
             return respond(op, caller, path)
 
         handle.__name__ = op.name

@@ -88,12 +88,14 @@ class EmulatorServer:
     """A running HTTP emulator: `.url`, `.token`, `.emulator`; `close()` stops it."""
 
     def __init__(self, emulator: AbacoEmulator, *, host: str, port: int, token: str, owns_emulator: bool,
-                 max_body_bytes: int | None, sync_timeout: float, set_api_server: bool) -> None:
+                 max_body_bytes: int | None, sync_timeout: float, set_api_server: bool,
+                 callbacks_only: bool = False) -> None:
         self.emulator = emulator
         self.token = token
         self._owns_emulator = owns_emulator
         self._closed = False
-        self.app = create_app(emulator, max_body_bytes=max_body_bytes, sync_timeout=sync_timeout)
+        self.app = create_app(emulator, max_body_bytes=max_body_bytes, sync_timeout=sync_timeout,
+                              callbacks_only=callbacks_only)
         # waitress, not werkzeug's development server: it keeps connections alive
         # (werkzeug closes every one), so a client such as agavepy's session pays no
         # connection set-up per call.
@@ -228,3 +230,12 @@ def user_tokens(specs: Iterable[str]) -> dict[str, str]:
             raise ValueError("invalid --token: expected TOKEN=USER[:ROLE,...]")
         out[token.strip()] = user.strip()
     return out
+
+
+def serve_callbacks(emulator: AbacoEmulator) -> EmulatorServer:
+    """The private API of an emulator that is not served: on a free loopback port, for the
+    tokens of its own executions only, so that a container's `get_client()` and
+    `update_state()` reach this emulator and no other server."""
+    return EmulatorServer(emulator, host="127.0.0.1", port=0, token="", owns_emulator=False,
+                          max_body_bytes=DEFAULT_MAX_BODY_BYTES, sync_timeout=DEFAULT_SYNC_TIMEOUT,
+                          set_api_server=True, callbacks_only=True)
