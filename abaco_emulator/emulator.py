@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import atexit
 import weakref
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .attrdict import AttrDict
-from .auth import DEFAULT_TENANT, Caller, TokenRegistry
+from .auth import DEFAULT_TAPIS_TENANT, DEFAULT_TENANT, Caller, TokenRegistry, internal_role, with_user_roles
 from .client import ActorsClient
 from .dialects.abaco_v2 import AbacoV2
+from .dialects.tapis_v3 import TapisV3
 from .engine import Engine
 from .errors import EmulatorError
 from .models import PULL_POLICIES
@@ -67,7 +68,7 @@ class UserView(_View):
         self._emulator = emulator
         self.user = caller.username
         self.roles = caller.roles
-        self.actors = ActorsClient(emulator.service, caller, emulator.dialect)
+        self.actors = ActorsClient(emulator.service, with_user_roles(caller, emulator.user_roles), emulator.dialect)
 
     def as_user(self, name: str, roles: Iterable[str] = ()) -> "UserView":
         return self._emulator.as_user(name, roles)
@@ -80,13 +81,26 @@ class AbacoEmulator(_View):
     that survives restarts (queued messages are executed after a restart). `runner`
     is "docker" (each execution a container) or "local" (registered handlers).
     `close()` stops the workers and removes every container the emulator started.
+
+    The same state is served as Abaco v2 and as Tapis v3 (`/v3/actors`): its tenant is
+    named `tenant` in v2 and `tapis_tenant` in v3, so one actor is seen through agavepy
+    and tapipy. `user_roles` gives users roles whatever credential names them (there is
+    no Security Kernel): `{"alice": ["abaco_admin"]}`; v2 names (`Internal/abaco-admin`,
+    `admin`) are understood too. `v3_case` is the v3 `web_case`: "snake" or "camel".
     """
 
     def __init__(self, *, db_path: str | None = None, runner: str | Runner = "docker", user: str = "testuser",
                  roles: Iterable[str] = (), tenant: str = DEFAULT_TENANT, api_server: str | None = None,
                  max_run_time: float | None = None, pull: str = "never", uid: int | None = None,
                  network_mode: str = "host", allow_privileged: bool = False, allow_mounts: bool = False,
-                 docker_client: Any = None) -> None:
+                 docker_client: Any = None, user_roles: Mapping[str, Iterable[str]] | None = None,
+                 tapis_tenant: str = DEFAULT_TAPIS_TENANT, v3_case: str = "snake") -> None:
+        if isinstance(user_roles, (str, bytes)) or any(isinstance(r, str) for r in (user_roles or {}).values()):
+            raise ValueError("user_roles maps each user to a list of roles: {'alice': ['abaco_admin']}")
+        self.user_roles = {user: frozenset(internal_role(r) for r in roles)
+                           for user, roles in (user_roles or {}).items()}
+        self.tapis_tenant = tapis_tenant
+        self.v3_dialect = TapisV3(v3_case)
         if pull not in PULL_POLICIES:
             raise ValueError(f"pull must be one of {', '.join(PULL_POLICIES)}, not {pull!r}")
         self._emulator = self
@@ -104,7 +118,8 @@ class AbacoEmulator(_View):
         self.dialect = AbacoV2()
         self.user = user
         self.roles = frozenset(roles)
-        self.actors = ActorsClient(self.service, Caller(user, self.roles, tenant), self.dialect)
+        self.actors = ActorsClient(self.service, with_user_roles(Caller(user, self.roles, tenant), self.user_roles),
+                                   self.dialect)
         self.engine.start()
         _open_emulators.add(self)
 
