@@ -150,12 +150,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "Envelope": {
         "type": "object", "required": ["message", "result", "status", "version"],
-        "properties": {"message": _STRING, "result": {}, "status": {"type": "string", "enum": ["success"]},
+        "properties": {"message": _STRING, "result": {"nullable": True}, "status": {"type": "string", "enum": ["success"]},
                        "version": _STRING},
     },
     "ErrorEnvelope": {
         "type": "object", "required": ["message", "result", "status", "version"],
-        "properties": {"message": _STRING, "result": {"enum": [None]},
+        "properties": {"message": _STRING, "result": {"nullable": True, "enum": [None]},
                        "status": {"type": "string", "enum": ["error"]}, "version": _STRING},
     },
 }
@@ -217,7 +217,7 @@ _ERRORS = {
 
 def _envelope_with(result: Any) -> dict[str, Any]:
     if result is None:
-        inner: dict[str, Any] = {"enum": [None]}
+        inner: dict[str, Any] = {"nullable": True, "enum": [None]}  # OpenAPI 3.0 spells null so
     elif isinstance(result, tuple) and result[0] == "or a search":  # a listing any query parameter makes a search
         inner = {"oneOf": [_envelope_with(result[1])["allOf"][1]["properties"]["result"], _ref("SearchResult")]}
     elif isinstance(result, tuple):
