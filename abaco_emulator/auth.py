@@ -32,6 +32,7 @@ LIMITED_ROLE = "Internal/abaco-limited"
 EVERYONE_ROLE = "Internal/everyone"
 ABACO_ROLES = frozenset({ADMIN_ROLE, PRIVILEGED_ROLE, "Internal/abaco-user", LIMITED_ROLE, EVERYONE_ROLE})
 EXECUTION_TOKEN_PREFIX = "abaco-actor-"
+EXECUTION_TOKEN_TTL = 7 * 24 * 3600  # its `exp` claim (tapipy needs one); it is revoked when the execution ends
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class TokenRegistry:
 
     def __init__(self) -> None:
         self._tokens: dict[str, Caller] = {}
+        self._executions: set[str] = set()
         self._lock = threading.Lock()
 
     def add(self, token: str, caller: Caller) -> None:
@@ -80,17 +82,26 @@ class TokenRegistry:
     def has_user_tokens(self) -> bool:
         """Whether tokens were configured (execution tokens do not close an open server)."""
         with self._lock:
-            return any(not t.startswith(EXECUTION_TOKEN_PREFIX) for t in self._tokens)
+            return any(t not in self._executions for t in self._tokens)
 
     def issue_execution_token(self, owner: str, tenant: str) -> str:
-        """A token the server accepts for `owner` alone: what an actor container gets."""
-        token = EXECUTION_TOKEN_PREFIX + secrets.token_urlsafe(24)
-        self.add(token, Caller(owner, tenant=tenant))
+        """A token the server accepts for `owner` alone: what an actor container gets.
+
+        It is shaped as a Tapis JWT (with `exp`), so tapipy inside a container can
+        use it as its `access_token`, as agavepy uses it as a bearer token; its last
+        part is `abaco-actor-<secret>`, the random part that makes it this execution's.
+        """
+        token = _unsigned_jwt(_tapis_claims_for(owner, tenant, EXECUTION_TOKEN_TTL),
+                              EXECUTION_TOKEN_PREFIX + secrets.token_urlsafe(24))
+        with self._lock:
+            self._executions.add(token)
+            self._tokens[token] = Caller(owner, tenant=tenant)
         return token
 
     def revoke(self, token: str) -> None:
         with self._lock:
             self._tokens.pop(token, None)
+            self._executions.discard(token)
 
 
 def expand_role(role: str) -> str:
@@ -239,8 +250,21 @@ def tapis_token(username: str, tenant: str = DEFAULT_TAPIS_TENANT, roles: Iterab
     """
     if not isinstance(username, str) or not username.strip():
         raise ValueError("tapis_token needs a user name")
+    claims = _tapis_claims_for(username, tenant, ttl, account_type)
+    role_names = sorted(set(v3_role_names(internal_role(r) for r in roles)))
+    if role_names:
+        claims[TAPIS_ROLES_CLAIM] = role_names
+    return _unsigned_jwt(claims, _UNSIGNED)
+
+
+def _unsigned_jwt(claims: Mapping[str, Any], signature: str) -> str:
+    return ".".join((_b64url_json({"typ": "JWT", "alg": "RS256"}), _b64url_json(claims), signature))
+
+
+def _tapis_claims_for(username: str, tenant: str, ttl: int, account_type: str = "user") -> dict[str, Any]:
+    """The claims of a Tapis access token, as the Tokens service writes them."""
     now = int(time.time())
-    claims: dict[str, Any] = {
+    return {
         "jti": secrets.token_hex(16),
         "iss": f"abaco-emulator/{tenant}/v3/tokens",
         "sub": f"{username}@{tenant}",
@@ -253,10 +277,6 @@ def tapis_token(username: str, tenant: str = DEFAULT_TAPIS_TENANT, roles: Iterab
         "iat": now,
         "exp": now + ttl,
     }
-    role_names = sorted(set(v3_role_names(internal_role(r) for r in roles)))
-    if role_names:
-        claims[TAPIS_ROLES_CLAIM] = role_names
-    return ".".join((_b64url_json({"typ": "JWT", "alg": "RS256"}), _b64url_json(claims), _UNSIGNED))
 
 
 def _tapis_claims(token: str) -> dict[str, Any]:
@@ -314,6 +334,8 @@ def identify_tapis(headers: Iterable[tuple[str, str]], query: Mapping[str, str],
         known = tokens.caller_for(token.strip())
         if known is not None:
             return Caller(known.username, known.roles, known.tenant, needs_base_role=False)
+        if token.strip().rpartition(".")[2].startswith(EXECUTION_TOKEN_PREFIX):
+            raise BadRequest("Invalid Tapis token: it was the token of an execution that has ended.")
         return caller_from_tapis_token(token.strip(), lowered, tenants)
     nonce = query.get("x-nonce")
     if nonce is not None:

@@ -227,3 +227,26 @@ def test_the_tapis_fixture_is_a_tapipy_client_of_abaco_server(pytester):
             assert tapis.base_url == abaco_server.url and tapis.actors.list_actors() == []
     """)
     pytester.runpytest("-p", "no:cacheprovider", "--abaco-runner", "local").assert_outcomes(passed=1)
+
+
+def test_an_actor_using_tapipy_calls_back_with_its_owners_rights(server):
+    """As a container would: `Tapis(base_url=_abaco_api_server, access_token=_abaco_access_token)`."""
+    tokens = []
+
+    def uses_tapipy(ctx):
+        tokens.append(ctx["_abaco_access_token"])
+        t = Tapis(base_url=ctx["_abaco_api_server"], tenant_id="dev", access_token=ctx["_abaco_access_token"])
+        t.actors.update_state(actor_id=ctx["_abaco_actor_id"], request_body={"seen": ctx["raw_message"]})
+        print("me", t.actors.get_actor(actor_id=ctx["_abaco_actor_id"]).owner)
+
+    server.emulator.register_image("test/tapipy", uses_tapipy)
+    t = tapis_client(server.url, "alice")
+    actor = t.actors.create_actor(image="test/tapipy", stateless=False)
+    sent = t.actors.send_message(actor_id=actor.id, message="hi")
+    wait(server, actor.id, sent.execution_id)
+    execution = t.actors.get_execution(actor_id=actor.id, execution_id=sent.execution_id)
+    logs = t.actors.get_execution_logs(actor_id=actor.id, execution_id=sent.execution_id).logs
+    assert (execution.status, logs) == ("COMPLETE", "me alice\n")
+    assert t.actors.get_state(actor_id=actor.id).state.seen == "hi"
+    ended = requests.get(f"{server.url}/v3/actors/{actor.id}", headers={"X-Tapis-Token": tokens[0]})
+    assert ended.status_code == 400 and "execution that has ended" in ended.json()["message"]
