@@ -8,8 +8,11 @@ synchronous message, and no input produces an HTML page: wrong routes and method
 Abaco's 405 envelope, oversized bodies 413, undecodable bodies 400, and only a bug of
 the emulator itself a 500 envelope. CORS headers are flask-cors's, as on Abaco.
 
-Routes are registered under each of the dialect's prefixes (`/actors/v2`, the public
-form, and `/actors`, the form Abaco's own test suite calls).
+Routes are registered under each prefix of each dialect: Abaco v2's (`/actors/v2`, the
+public form, and `/actors`, the form Abaco's own test suite calls) and Tapis v3's
+(`/v3/actors`, credentials read by `auth.identify_tapis`), beside the Tapis tenants,
+sites and token routes tapipy needs (`tapis_services.py`). Errors take the envelope of
+the dialect of their path.
 """
 from __future__ import annotations
 
