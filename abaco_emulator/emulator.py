@@ -87,6 +87,8 @@ class AbacoEmulator(_View):
     and tapipy. `user_roles` gives users roles whatever credential names them (there is
     no Security Kernel): `{"alice": ["abaco_admin"]}`; v2 names (`Internal/abaco-admin`,
     `admin`) are understood too. `v3_case` is the v3 `web_case`: "snake" or "camel".
+    `tapis_passwords` ({"alice": "secret"}) restricts tapipy's password grant to those
+    users and passwords; without it any password gets a token.
     """
 
     def __init__(self, *, db_path: str | None = None, runner: str | Runner = "docker", user: str = "testuser",
@@ -94,12 +96,15 @@ class AbacoEmulator(_View):
                  max_run_time: float | None = None, pull: str = "never", uid: int | None = None,
                  network_mode: str = "host", allow_privileged: bool = False, allow_mounts: bool = False,
                  docker_client: Any = None, user_roles: Mapping[str, Iterable[str]] | None = None,
-                 tapis_tenant: str = DEFAULT_TAPIS_TENANT, v3_case: str = "snake") -> None:
+                 tapis_tenant: str = DEFAULT_TAPIS_TENANT, v3_case: str = "snake",
+                 tapis_passwords: Mapping[str, str] | None = None) -> None:
         if isinstance(user_roles, (str, bytes)) or any(isinstance(r, str) for r in (user_roles or {}).values()):
             raise ValueError("user_roles maps each user to a list of roles: {'alice': ['abaco_admin']}")
         self.user_roles = {user: frozenset(internal_role(r) for r in roles)
                            for user, roles in (user_roles or {}).items()}
         self.tapis_tenant = tapis_tenant
+        # None: `POST /v3/oauth2/tokens` takes any password; else only these users, with theirs
+        self.tapis_passwords = dict(tapis_passwords) if tapis_passwords is not None else None
         self.v3_dialect = TapisV3(v3_case)
         if pull not in PULL_POLICIES:
             raise ValueError(f"pull must be one of {', '.join(PULL_POLICIES)}, not {pull!r}")

@@ -4,8 +4,9 @@
 and takes the tenant whose `base_url` is URL; `get_tokens()` posts a password grant to
 `POST /v3/oauth2/tokens`. The emulator answers them for its one Tapis tenant (`dev`
 unless configured), whose `base_url` is the URL the request came to, so code written
-for a real Tapis tenant starts unchanged against it. Any password is accepted: the
-emulator is for testing, and its tokens are not signed (`auth.tapis_token`).
+for a real Tapis tenant starts unchanged against it. Any password is accepted unless
+the emulator was given `tapis_passwords`: it is for testing, and its tokens are not
+signed (`auth.tapis_token`).
 """
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from .dialects.tapis_v3 import TapisV3
 
 SITE_ID = "tacc"
 # What the gateway answers outside every service's prefix (Abaco's v3 nginx.conf).
-NOT_AN_ENDPOINT: dict[str, Any] = {"status": "error", "message": "Invalid request: the requested URL is not an Abaco endpoint.",
-                   "version": "unknown", "result": None, "metadata": {}}
+NOT_AN_ENDPOINT: dict[str, Any] = {
+    "status": "error", "message": "Invalid request: the requested URL is not an Abaco endpoint.",
+    "version": "unknown", "result": None, "metadata": {}}
 
 
 def _answer(body: Any, status: int = 200) -> Response:
@@ -80,6 +82,9 @@ def register_tapis_services(app: Flask, emulator: Any) -> None:
             if not isinstance(username, str) or not username.strip() or not isinstance(password, str):
                 return refused("Invalid request: the password grant needs a username and a password.")
             username = username.strip()
+            passwords = emulator.tapis_passwords
+            if passwords is not None and passwords.get(username) != password:
+                return refused("Invalid username/password combination.", 401)
         elif grant == "refresh_token":
             try:
                 claims = decode_jwt_claims(str(fields.get("refresh_token") or ""))

@@ -250,3 +250,17 @@ def test_an_actor_using_tapipy_calls_back_with_its_owners_rights(server):
     assert t.actors.get_state(actor_id=actor.id).state.seen == "hi"
     ended = requests.get(f"{server.url}/v3/actors/{actor.id}", headers={"X-Tapis-Token": tokens[0]})
     assert ended.status_code == 400 and "execution that has ended" in ended.json()["message"]
+
+
+def test_configured_passwords_restrict_the_password_grant():
+    from tapipy.errors import UnauthorizedError
+
+    with serve(runner="local", tapis_passwords={"alice": "secret"}) as served:
+        good = Tapis(base_url=served.url, username="alice", password="secret")
+        good.get_tokens()
+        assert good.access_token.claims["tapis/username"] == "alice"
+        with pytest.raises(UnauthorizedError) as wrong:
+            Tapis(base_url=served.url, username="alice", password="guess").get_tokens()
+        assert wrong.value.message == "Invalid username/password combination."
+        with pytest.raises(UnauthorizedError):
+            Tapis(base_url=served.url, username="mallory", password="secret").get_tokens()
