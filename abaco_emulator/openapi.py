@@ -150,8 +150,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "Envelope": {
         "type": "object", "required": ["message", "result", "status", "version"],
-        "properties": {"message": _STRING, "result": {"nullable": True}, "status": {"type": "string", "enum": ["success"]},
-                       "version": _STRING},
+        "properties": {"message": _STRING, "result": {"nullable": True},
+                       "status": {"type": "string", "enum": ["success"]}, "version": _STRING},
     },
     "ErrorEnvelope": {
         "type": "object", "required": ["message", "result", "status", "version"],
