@@ -3,6 +3,7 @@ from typing import Any
 
 from .agave import agave_client, patch_agavepy
 from .attrdict import AttrDict
+from .auth import tapis_token
 from .emulator import AbacoEmulator, UserView
 from .errors import (AbacoError, BadRequest, DockerUnavailable, EmulatorError, ExecutionTimeout,
                      ImageUnavailable, NotFound, PermissionDenied)
@@ -10,7 +11,7 @@ from .errors import (AbacoError, BadRequest, DockerUnavailable, EmulatorError, E
 __all__ = [
     "AbacoEmulator", "UserView", "AttrDict", "EmulatorError", "AbacoError", "BadRequest", "NotFound",
     "PermissionDenied", "DockerUnavailable", "ImageUnavailable", "ExecutionTimeout",
-    "agave_client", "patch_agavepy", "serve",
+    "agave_client", "patch_agavepy", "serve", "tapis_token", "tapis_client",
 ]
 
 
@@ -20,4 +21,8 @@ def __getattr__(name: str) -> Any:
         from .server import serve
 
         return serve
+    if name == "tapis_client":  # tapipy is imported only by a call of it
+        from .tapipy_client import tapis_client
+
+        return tapis_client
     raise AttributeError(f"module 'abaco_emulator' has no attribute {name!r}")

@@ -4,13 +4,14 @@ from __future__ import annotations
 import atexit
 import weakref
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .attrdict import AttrDict
-from .auth import DEFAULT_TENANT, Caller, TokenRegistry
+from .auth import DEFAULT_TAPIS_TENANT, DEFAULT_TENANT, Caller, TokenRegistry, internal_role, with_user_roles
 from .client import ActorsClient, ConfigsClient
 from .clock import Clock
 from .dialects.abaco_v2 import AbacoV2
+from .dialects.tapis_v3 import TapisV3
 from .engine import Engine
 from .errors import EmulatorError
 from .events import EventDispatcher
@@ -81,6 +82,7 @@ class UserView(_View):
         self._emulator = emulator
         self.user = caller.username
         self.roles = caller.roles
+        caller = with_user_roles(caller, emulator.user_roles)
         self.actors = ActorsClient(emulator.service, caller, emulator.dialect)
         self.configs = ConfigsClient(emulator.service, caller, emulator.dialect)
 
@@ -100,6 +102,14 @@ class AbacoEmulator(_View):
     Actors' webhooks are sent to loopback addresses only, unless `allow_remote_webhooks`;
     logs live `log_ex` seconds (an actor's `logEx`, capped at `log_ex_limit`), on the
     emulator's clock, which `advance_time` moves.
+
+    The same state is served as Abaco v2 and as Tapis v3 (`/v3/actors`): its tenant is
+    named `tenant` in v2 and `tapis_tenant` in v3, so one actor is seen through agavepy
+    and tapipy. `user_roles` gives users roles whatever credential names them (there is
+    no Security Kernel): `{"alice": ["abaco_admin"]}`; v2 names (`Internal/abaco-admin`,
+    `admin`) are understood too. `v3_case` is the v3 `web_case`: "snake" or "camel".
+    `tapis_passwords` ({"alice": "secret"}) restricts tapipy's password grant to those
+    users and passwords; without it any password gets a token.
     """
 
     def __init__(self, *, db_path: str | None = None, runner: str | Runner = "docker", user: str = "testuser",
@@ -108,7 +118,18 @@ class AbacoEmulator(_View):
                  network_mode: str = "host", allow_privileged: bool = False, allow_mounts: bool = False,
                  allow_remote_webhooks: bool = False, log_ex: int = LogSettings.default,
                  log_ex_limit: int = LogSettings.limit, shutdown_grace: float = 10.0,
-                 docker_client: Any = None, config_key: str | bytes | None = None) -> None:
+                 docker_client: Any = None, config_key: str | bytes | None = None,
+                 user_roles: Mapping[str, Iterable[str]] | None = None,
+                 tapis_tenant: str = DEFAULT_TAPIS_TENANT, v3_case: str = "snake",
+                 tapis_passwords: Mapping[str, str] | None = None) -> None:
+        if isinstance(user_roles, (str, bytes)) or any(isinstance(r, str) for r in (user_roles or {}).values()):
+            raise ValueError("user_roles maps each user to a list of roles: {'alice': ['abaco_admin']}")
+        self.user_roles = {user: frozenset(internal_role(r) for r in roles)
+                           for user, roles in (user_roles or {}).items()}
+        self.tapis_tenant = tapis_tenant
+        # None: `POST /v3/oauth2/tokens` takes any password; else only these users, with theirs
+        self.tapis_passwords = dict(tapis_passwords) if tapis_passwords is not None else None
+        self.v3_dialect = TapisV3(v3_case)
         if pull not in PULL_POLICIES:
             raise ValueError(f"pull must be one of {', '.join(PULL_POLICIES)}, not {pull!r}")
         self._emulator = self
@@ -141,7 +162,7 @@ class AbacoEmulator(_View):
         self.dialect = AbacoV2()
         self.user = user
         self.roles = frozenset(roles)
-        caller = Caller(user, self.roles, tenant)
+        caller = with_user_roles(Caller(user, self.roles, tenant), self.user_roles)
         self.actors = ActorsClient(self.service, caller, self.dialect)
         self.configs = ConfigsClient(self.service, caller, self.dialect)
         self.events.start()
@@ -152,12 +173,13 @@ class AbacoEmulator(_View):
     def set_api_server(self, url: str) -> None:
         """Where the API is served: the base of `_links` and what containers call back."""
         self.engine.start_api = None  # served: no private API is needed
-        self.service.options.api_server = self.engine.api_server = url.rstrip("/")
+        url = url.rstrip("/")
+        self.service.options.api_server = self.engine.api_server = self.engine.shown_api_server = url
 
     def _serve_privately(self) -> None:
         """Not served, and an execution starts: its container gets a private API of this
-        emulator alone (`server.serve_callbacks`), stopped by `close()`."""
-        from .server import serve_callbacks  # the transport, imported only when needed
+        emulator alone (`http_server.serve_callbacks`), stopped by `close()`."""
+        from .http_server import serve_callbacks  # the transport, imported only when needed
 
         self._private_server = serve_callbacks(self)
 

@@ -38,6 +38,8 @@ from .store import Store
 from .waiting import Deadline
 
 MAX_RUN_TIME_HINT = "max_run_time="
+# What records and `_links` show as the API's address until the emulator is served.
+DEFAULT_API_SERVER = "http://127.0.0.1:5000"
 
 
 def _nowhere() -> tuple[socket.socket, str]:
@@ -169,6 +171,7 @@ class Engine:
         # is served, or (`start_api`, on the first execution) a private server of its own;
         # until then a port where nothing answers, never another emulator's.
         self._nowhere, self.api_server = _nowhere()
+        self.shown_api_server = DEFAULT_API_SERVER  # what execution records show (`apiServer`)
         self.start_api: Callable[[], None] | None = None
         self._api_lock = threading.Lock()
         self.errors: list[BaseException] = []
@@ -315,7 +318,7 @@ class Engine:
         execution: ExecutionRecord = {
             "id": execution_id,
             "actor_id": actor_id,
-            "api_server": self.api_server,
+            "api_server": self.shown_api_server,
             "executor": executor,
             "worker_id": None,
             "status": models.SUBMITTED,

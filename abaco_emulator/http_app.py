@@ -8,8 +8,11 @@ synchronous message, and no input produces an HTML page: wrong routes and method
 Abaco's 405 envelope, oversized bodies 413, undecodable bodies 400, and only a bug of
 the emulator itself a 500 envelope. CORS headers are flask-cors's, as on Abaco.
 
-Routes are registered under each of the dialect's prefixes (`/actors/v2`, the public
-form, and `/actors`, the form Abaco's own test suite calls).
+Routes are registered under each prefix of each dialect: Abaco v2's (`/actors/v2`, the
+public form, and `/actors`, the form Abaco's own test suite calls) and Tapis v3's
+(`/v3/actors`, credentials read by `auth.identify_tapis`), beside the Tapis tenants,
+sites and token routes tapipy needs (`tapis_services.py`). Errors take the envelope of
+the dialect of their path.
 """
 from __future__ import annotations
 
@@ -23,14 +26,16 @@ from flask import Flask, Response, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
-from .auth import Caller, identify, identify_callback
+from .auth import Caller, identify, identify_callback, identify_tapis, with_user_roles
 from .contract import RESERVED_QUERY_PARAMETERS, message_from_request
 from .dialects import Dialect
+from .dialects.tapis_v3 import PREFIX as V3_PREFIX
 from .errors import AbacoError, BadRequest, EmulatorError, ExecutionTimeout
 from .operations import (EMULATOR_PREFIX, MESSAGE, OPERATIONS, ROUTE_WORDS, VERSION_WORDS, Operation, answer,
                          perform, werkzeug_path)
 from .forms import FormBody
 from .schemas import describe_body
+from .tapis_services import NOT_AN_ENDPOINT, register_tapis_services
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +133,23 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
     from .openapi import openapi_document
 
     service = emulator.service
-    dialect: Dialect = emulator.dialect
+    v2: Dialect = emulator.dialect
+    v3: Dialect = emulator.v3_dialect
     default = Caller(emulator.user, frozenset(emulator.roles), service.options.tenant)
+    tapis_tenants = {emulator.tapis_tenant: service.options.tenant}
+
+    def dialect_of(path: str) -> Dialect:
+        """The dialect a path is in: errors of `/v3/...` are Tapis envelopes."""
+        return v3 if path == "/v3" or path.startswith("/v3/") else v2
+
+    def caller_of(dialect: Dialect) -> Caller:
+        if callbacks_only:
+            return identify_callback(request.headers.items(), request.args, emulator.tokens, default)
+        if dialect is v3:
+            caller = identify_tapis(request.headers.items(), request.args, emulator.tokens, default, tapis_tenants)
+        else:
+            caller = identify(request.headers.items(), request.args, emulator.tokens, default)
+        return with_user_roles(caller, emulator.user_roles)
     app = Flask("abaco_emulator")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.config["MAX_FORM_MEMORY_SIZE"] = max_body_bytes
@@ -145,9 +165,9 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
                         headers=headers)
 
     def error_response(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
-        return json_response(dialect.error(message), status, headers)
+        return json_response(dialect_of(request.path).error(message), status, headers)
 
-    def respond(op: Operation, caller: Caller | None, path: dict[str, str]) -> Response:
+    def respond(dialect: Dialect, op: Operation, caller: Caller | None, path: dict[str, str]) -> Response:
         if op.name == "getOpenApi":
             return json_response(openapi_document(server_url=service.options.api_server))
         assert caller is not None
@@ -159,43 +179,44 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
         if op.result == "raw":
             return Response(result, status=200, content_type="application/octet-stream")
         if op.name == "sendMessage" and is_true(request.args.get("_abaco_synchronous")):
-            return synchronous(result["execution_id"], result["actor_id"])
+            return synchronous(dialect, result["execution_id"], result["actor_id"])
         return json_response(dialect.envelope(dialect.renderers[kind](result, service.options.api_server), message))
 
-    def synchronous(execution_id: str, actor_id: str) -> Response:
+    def synchronous(dialect: Dialect, execution_id: str, actor_id: str) -> Response:
         try:
             data, content_type = service.synchronous_answer(execution_id, sync_timeout)
         except ExecutionTimeout:
             return error_response(f"Synchronous execution {execution_id} did not finish within "
                                   f"{sync_timeout:g} s; it continues, poll it with GET "
-                                  f"/actors/v2/{actor_id}/executions/{execution_id}.", 504)
+                                  f"{dialect.prefixes[0]}/{actor_id}/executions/{execution_id}.", 504)
         return Response(data, status=200, content_type=content_type, headers={"X-Abaco-Execution-Id": execution_id})
 
-    def endpoint(op: Operation, bare: bool) -> Callable[..., Response]:
+    def endpoint(dialect: Dialect, op: Operation, bare: bool) -> Callable[..., Response]:
         def handle(**path: str) -> Response:
             identifier = path.get("actor_id")
             if identifier in ROUTE_WORDS or (bare and identifier in VERSION_WORDS):
                 # e.g. DELETE /actors/v2/aliases: a route with a method it lacks, not an actor
                 # called "aliases" (nor, under /actors, an actor called "v2").
                 return error_response(NOT_ALLOWED, 405)
-            who = identify_callback if callbacks_only else identify
-            caller = None if op.public else who(request.headers.items(), request.args, emulator.tokens, default)
-            return respond(op, caller, path)
+            caller = None if op.public else caller_of(dialect)
+            return respond(dialect, op, caller, path)
 
         handle.__name__ = op.name
         return handle
 
-    for prefix in dialect.prefixes:
-        bare = prefix != dialect.prefixes[0]
-        label = "bare" if bare else dialect.name
-        for op in OPERATIONS:
-            if not op.emulator_only:
-                app.add_url_rule(prefix + werkzeug_path(op.path), endpoint=f"{label}_{op.name}",
-                                 view_func=endpoint(op, bare), methods=[op.method])
+    for dialect in (v2, v3):
+        for prefix in dialect.prefixes:
+            bare = prefix != dialect.prefixes[0]
+            label = "bare" if bare else dialect.name
+            for op in OPERATIONS:
+                if not op.emulator_only:
+                    app.add_url_rule(prefix + werkzeug_path(op.path), endpoint=f"{label}_{op.name}",
+                                     view_func=endpoint(dialect, op, bare), methods=[op.method])
     for op in OPERATIONS:
         if op.emulator_only:
             app.add_url_rule(EMULATOR_PREFIX + werkzeug_path(op.path), endpoint=f"emulator_{op.name}",
-                             view_func=endpoint(op, False), methods=[op.method])
+                             view_func=endpoint(v2, op, False), methods=[op.method])
+    register_tapis_services(app, emulator)
 
     @app.errorhandler(AbacoError)
     def abaco_error(error: AbacoError) -> Response:
@@ -206,6 +227,9 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
     def http_error(error: HTTPException) -> Response:
         code = error.code or 500
         if code in (404, 405):
+            if dialect_of(request.path) is v3 and not request.path.startswith(V3_PREFIX):
+                # outside the actors API: the gateway (nginx) answers, not Abaco
+                return json_response(NOT_AN_ENDPOINT, 404)
             return error_response(NOT_ALLOWED, 405)
         if code == 413:
             limit = f" of {max_body_bytes} bytes" if max_body_bytes else ""

@@ -239,7 +239,7 @@ _ERRORS = {
 
 def _envelope_with(result: Any) -> dict[str, Any]:
     if result is None:
-        inner: dict[str, Any] = {"nullable": True, "enum": [None]}
+        inner: dict[str, Any] = {"nullable": True, "enum": [None]}  # OpenAPI 3.0 spells null so
     elif isinstance(result, tuple) and result[0] == "or a search":  # a listing any query parameter makes a search
         inner = {"oneOf": [_envelope_with(result[1])["allOf"][1]["properties"]["result"], _ref("SearchResult")]}
     elif isinstance(result, tuple):

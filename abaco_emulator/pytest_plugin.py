@@ -1,4 +1,4 @@
-"""pytest plugin (entry point `pytest11`): the fixtures `abaco`, `abaco_server` and `agave`.
+"""pytest plugin (entry point `pytest11`): the fixtures `abaco`, `abaco_server`, `agave` and `tapis`.
 
 Installing abaco-emulator is all a project does to use them. Configuration comes from
 command-line options, ini keys, or by overriding the `abaco_options` fixture:
@@ -140,3 +140,14 @@ def agave(abaco_server: Any) -> Any:
     from .agave import agave_client
 
     return agave_client(abaco_server.url, abaco_server.token)
+
+
+@pytest.fixture
+def tapis(abaco_server: Any) -> Any:
+    """A real tapipy client bound to `abaco_server`, acting as its default user in its
+    Tapis tenant (skipped without tapipy)."""
+    from .tapipy_client import MISSING, tapis_client
+
+    pytest.importorskip("tapipy", reason=MISSING)
+    emulator = abaco_server.emulator
+    return tapis_client(abaco_server.url, emulator.user, emulator.tapis_tenant, emulator.roles)

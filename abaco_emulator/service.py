@@ -23,7 +23,7 @@ from .auth import DEFAULT_TENANT, Caller
 from .configs import ConfigsService
 from .contract import Message
 from .cron import parse_schedule
-from .engine import Engine
+from .engine import DEFAULT_API_SERVER, Engine
 from .errors import AbacoError, BadRequest, NotFound, PermissionDenied, ShuttingDown
 from .models import (ABACO_WORLD, ActorRecord, AliasRecord, ExecutionRecord, Level, NonceRecord, Reply,
                      WorkerRecord)
@@ -57,7 +57,7 @@ class ServiceOptions:
     """Settings of one emulator that change what the service allows."""
 
     tenant: str = DEFAULT_TENANT
-    api_server: str = "http://127.0.0.1:5000"
+    api_server: str = DEFAULT_API_SERVER
     allow_mounts: bool = False
     # What an alias may not be: Abaco's reserved words, and the words a transport's
     # paths give a meaning (`operations.RESERVED_WORDS`).

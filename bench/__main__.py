@@ -14,7 +14,7 @@ import sys
 import time
 import traceback
 
-from . import docker_overhead, events, fixture_cost, http, memory, store_growth, throughput
+from . import docker_overhead, events, fixture_cost, http, memory, store_growth, tapis_v3, throughput
 from .common import Result
 
 FIGURES = {
@@ -22,6 +22,7 @@ FIGURES = {
     "throughput": throughput,
     "fixture_cost": fixture_cost,
     "http": http,
+    "tapis_v3": tapis_v3,
     "docker": docker_overhead,
     "memory": memory,
     "events": events,

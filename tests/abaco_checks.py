@@ -17,6 +17,7 @@ from abaco_emulator import AttrDict
 ID = re.compile(r"^[A-Za-z0-9]{10,14}$")  # Abaco's hashids of uuid1 values: 12 or 13 characters
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 ENVELOPE_KEYS = {"message", "result", "status", "version"}
+TAPIS_ENVELOPE_KEYS = ENVELOPE_KEYS | {"metadata"}  # the Tapis v3 envelope
 
 
 class Caught:
@@ -41,7 +42,7 @@ def abaco_error(status: int, *fragments: str) -> Iterator[Caught]:
     assert isinstance(response, requests.Response)
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == ENVELOPE_KEYS, body
+    assert set(body) in (ENVELOPE_KEYS, TAPIS_ENVELOPE_KEYS), body
     assert body["result"] is None
     assert body["status"] == "error"
     assert isinstance(body["version"], str) and body["version"]

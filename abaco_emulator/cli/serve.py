@@ -9,7 +9,7 @@ import sys
 import threading
 from typing import Callable
 
-from ..auth import DEFAULT_TENANT
+from ..auth import DEFAULT_TAPIS_TENANT, DEFAULT_TENANT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +31,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tenant", default=DEFAULT_TENANT,
                         help="the default user's tenant; JWT headers name their own in their suffix "
                              f"(default: {DEFAULT_TENANT})")
+    parser.add_argument("--user-role", action="append", default=[], metavar="USER=ROLE[,ROLE...]",
+                        help="give USER these roles whatever credential names them, in both APIs "
+                             "(abaco_admin, abaco_privileged or Internal/abaco-admin, ...); repeatable")
+    parser.add_argument("--tapis-tenant", default=DEFAULT_TAPIS_TENANT,
+                        help="the name of the tenant in the Tapis v3 API (/v3/actors); it is the same tenant "
+                             f"as --tenant (default: {DEFAULT_TAPIS_TENANT})")
+    parser.add_argument("--v3-case", choices=("snake", "camel"), default="snake",
+                        help="key case of the Tapis v3 API, as its web_case (default: snake)")
     parser.add_argument("--allow-privileged", action="store_true",
                         help="run actors registered with privileged=true (otherwise they go to ERROR, "
                              "as on a server that refuses privileged containers)")
@@ -55,12 +63,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM, then stop the emulator and every container it started."""
     from ..errors import EmulatorError
-    from ..auth import expand_role
+    from ..auth import expand_role, parse_user_roles
     from ..server import serve, user_tokens
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         tokens = user_tokens(args.token)
+        user_roles: dict[str, set[str]] = {}
+        for spec in args.user_role:
+            user, roles = parse_user_roles(spec)
+            user_roles.setdefault(user, set()).update(roles)
     except ValueError as exc:
         print(f"abaco-emulator serve: {exc}", file=sys.stderr)
         return 2
@@ -79,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
                        db_path=args.db, runner=args.runner, pull=args.pull, user=args.user,
                        roles=[expand_role(r) for r in args.role], tenant=args.tenant,
                        allow_privileged=args.allow_privileged, allow_remote_webhooks=args.allow_remote_webhooks,
-                       shutdown_grace=args.shutdown_grace, config_key=args.config_key,
+                       shutdown_grace=args.shutdown_grace, config_key=args.config_key, user_roles=user_roles,
+                       tapis_tenant=args.tapis_tenant, v3_case=args.v3_case,
                        **{name: value for name, value in (("log_ex", args.log_ex), ("log_ex_limit", args.log_ex_limit))
                           if value is not None})
     except (OSError, ValueError, EmulatorError) as exc:  # EmulatorError: a damaged --db file, no Docker
@@ -93,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
                 else f"open: requests without credentials act as {args.user}")
         print(f"abaco-emulator: the Abaco actors API v2 at {server.url}/actors/v2", flush=True)
         print(f"  runner: {args.runner}; store: {args.db or 'in memory'}; users: {mode}", flush=True)
+        print(f"  and the Tapis v3 actors API at {server.url}/v3/actors (tenant {args.tapis_tenant})", flush=True)
         print(f"  try: curl {server.url}/actors/v2", flush=True)
         print(f"ready: {server.url} (Ctrl-C or SIGTERM to stop)", flush=True)
         while not stop.wait(0.5):

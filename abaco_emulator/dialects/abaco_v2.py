@@ -14,6 +14,8 @@ does not know, snake_case names included, are ignored, as Abaco ignores them.
 """
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from ..forms import SPECS, FormBody, read_form, read_json
@@ -40,163 +42,205 @@ def _shown_time(value: Any) -> Any:
 
 # -- answers: one renderer per result kind of the operation table ------------------
 
-def _url(base: str, *parts: str) -> str:
-    return "/".join([base, "actors", "v2", *parts])
+@dataclass(frozen=True)
+class Wire:
+    """What Abaco's dialects show differently with the same display rules: the key case
+    (`web_case`) and where `_links` point. The renderers below take one, so the Tapis v3
+    dialect reuses them with its own."""
+
+    key: Callable[[str], str]   # a snake_case field name as the wire shows it
+    actors_path: str            # below `api_server`: "actors/v2"
+    profiles_path: str          # where an owner's profile is: "profiles/v2"
+
+    def url(self, base: str, *parts: str) -> str:
+        return "/".join([base, self.actors_path, *parts])
+
+    def owner_url(self, base: str, owner: str) -> str:
+        return f"{base}/{self.profiles_path}/{owner}"
 
 
-def _owner_url(base: str, owner: str) -> str:
-    return f"{base}/profiles/v2/{owner}"
+V2_WIRE = Wire(to_camel, "actors/v2", "profiles/v2")
 
 
-def _public(record: Mapping[str, Any], hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """A DAO's display in camel mode: null fields left out."""
-    return {to_camel(key): value for key, value in record.items() if value is not None and key not in hidden}
+def _public(record: Mapping[str, Any], wire: Wire, hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A DAO's display: null fields left out."""
+    return {wire.key(key): value for key, value in record.items() if value is not None and key not in hidden}
 
 
-def _camel(record: Mapping[str, Any], hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Abaco's dict_to_camel: every key converted, nulls kept."""
-    return {to_camel(key): value for key, value in record.items() if key not in hidden}
+def _camel(record: Mapping[str, Any], wire: Wire, hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Abaco's dict_to_camel (in camel mode): every key converted, nulls kept."""
+    return {wire.key(key): value for key, value in record.items() if key not in hidden}
 
 
-def _actor(record: Mapping[str, Any], base: str) -> dict[str, Any]:
-    out = _public(record, _HIDDEN_ACTOR)
+def _actor(record: Mapping[str, Any], base: str, wire: Wire = V2_WIRE) -> dict[str, Any]:
+    out = _public(record, wire, _HIDDEN_ACTOR)
     out["_links"] = {
-        "self": _url(base, record["id"]),
-        "owner": _owner_url(base, record["owner"]),
-        "executions": _url(base, record["id"], "executions"),
+        "self": wire.url(base, record["id"]),
+        "owner": wire.owner_url(base, record["owner"]),
+        "executions": wire.url(base, record["id"], "executions"),
     }
     return out
 
 
-def _execution(record: Mapping[str, Any], base: str) -> dict[str, Any]:
-    out = _public(record)
+def _execution(record: Mapping[str, Any], base: str, wire: Wire = V2_WIRE) -> dict[str, Any]:
+    out = _public(record, wire)
     out["_links"] = {
-        "self": _url(base, record["actor_id"], "executions", record["id"]),
-        "owner": _owner_url(base, record["executor"]),
-        "logs": _url(base, record["actor_id"], "executions", record["id"], "logs"),
+        "self": wire.url(base, record["actor_id"], "executions", record["id"]),
+        "owner": wire.owner_url(base, record["executor"]),
+        "logs": wire.url(base, record["actor_id"], "executions", record["id"], "logs"),
     }
     return out
 
 
-def _executions_summary(summary: Mapping[str, Any], base: str) -> dict[str, Any]:
+def _executions_summary(summary: Mapping[str, Any], base: str, wire: Wire = V2_WIRE) -> dict[str, Any]:
+    k = wire.key
     return {
-        "actorId": summary["actor_id"],
-        "apiServer": base,
+        k("actor_id"): summary["actor_id"],
+        k("api_server"): base,
         "owner": summary["owner"],
-        "totalExecutions": summary["total_executions"],
-        "totalCpu": summary["total_cpu"],
-        "totalIo": summary["total_io"],
-        "totalRuntime": summary["total_runtime"],
-        "executions": [{"id": e["id"], "status": e["status"], "startTime": e.get("start_time"),
-                        "finishTime": e.get("finish_time"), "messageReceivedTime": e.get("message_received_time")}
+        k("total_executions"): summary["total_executions"],
+        k("total_cpu"): summary["total_cpu"],
+        k("total_io"): summary["total_io"],
+        k("total_runtime"): summary["total_runtime"],
+        "executions": [{"id": e["id"], "status": e["status"], k("start_time"): e.get("start_time"),
+                        k("finish_time"): e.get("finish_time"),
+                        k("message_received_time"): e.get("message_received_time")}
                        for e in summary["executions"]],
         "_links": {
-            "self": _url(base, summary["actor_id"], "executions"),
-            "owner": _owner_url(base, summary["owner"]),
+            "self": wire.url(base, summary["actor_id"], "executions"),
+            "owner": wire.owner_url(base, summary["owner"]),
         },
     }
 
 
-def _message_sent(sent: Mapping[str, Any], base: str) -> dict[str, Any]:
+def _message_sent(sent: Mapping[str, Any], base: str, wire: Wire = V2_WIRE) -> dict[str, Any]:
     return {
-        "executionId": sent["execution_id"],
+        wire.key("execution_id"): sent["execution_id"],
         "msg": sent["msg"],
         "_links": {
-            "self": _url(base, sent["actor_id"], "executions", sent["execution_id"]),
-            "owner": _owner_url(base, sent["owner"]),
-            "messages": _url(base, sent["actor_id"], "messages"),
+            "self": wire.url(base, sent["actor_id"], "executions", sent["execution_id"]),
+            "owner": wire.owner_url(base, sent["owner"]),
+            "messages": wire.url(base, sent["actor_id"], "messages"),
         },
     }
 
 
-def _mailbox_links(answer: Mapping[str, Any], base: str) -> dict[str, Any]:
-    return {"self": _url(base, answer["actor_id"], "messages"), "owner": _owner_url(base, answer["owner"])}
+def _mailbox_links(answer: Mapping[str, Any], base: str, wire: Wire = V2_WIRE) -> dict[str, Any]:
+    return {"self": wire.url(base, answer["actor_id"], "messages"), "owner": wire.owner_url(base, answer["owner"])}
 
 
-def _messages_count(count: Mapping[str, Any], base: str) -> dict[str, Any]:
+def _messages_count(count: Mapping[str, Any], base: str, wire: Wire = V2_WIRE) -> dict[str, Any]:
     return {"messages": count["messages"], "_links": _mailbox_links(count, base)}
 
 
-def _purged(purged: Mapping[str, Any], base: str) -> dict[str, Any]:
+def _purged(purged: Mapping[str, Any], base: str, wire: Wire = V2_WIRE) -> dict[str, Any]:
     return {"msg": purged["msg"], "_links": _mailbox_links(purged, base)}
 
 
-def _log_links(base: str, actor_id: str, execution_id: str, owner: str) -> dict[str, str]:
-    execution = _url(base, actor_id, "executions", execution_id)
-    return {"self": execution + "/logs", "owner": _owner_url(base, owner), "execution": execution}
+def _log_links(wire: Wire, base: str, actor_id: str, execution_id: str, owner: str) -> dict[str, str]:
+    execution = wire.url(base, actor_id, "executions", execution_id)
+    return {"self": execution + "/logs", "owner": wire.owner_url(base, owner), "execution": execution}
 
 
-def _logs(logs: Mapping[str, Any], base: str) -> dict[str, Any]:
+def _logs(logs: Mapping[str, Any], base: str, wire: Wire = V2_WIRE) -> dict[str, Any]:
     return {"logs": logs["logs"],
-            "_links": _log_links(base, logs["actor_id"], logs["execution_id"], logs["executor"])}
+            "_links": _log_links(wire, base, logs["actor_id"], logs["execution_id"], logs["executor"])}
 
 
-def _worker(record: Mapping[str, Any], base: str) -> dict[str, Any]:
+def _worker(record: Mapping[str, Any], base: str, wire: Wire = V2_WIRE) -> dict[str, Any]:
     shown = {key: _shown_time(value) if key in _DISPLAYED_TIMES else value for key, value in record.items()}
-    return _public(shown, _HIDDEN_WORKER)
+    return _public(shown, wire, _HIDDEN_WORKER)
 
 
-def _nonce(record: Mapping[str, Any], base: str) -> dict[str, Any]:
+def _nonce(record: Mapping[str, Any], base: str, wire: Wire = V2_WIRE) -> dict[str, Any]:
     shown = {key: _shown_time(value) if key in _DISPLAYED_TIMES else value for key, value in record.items()}
-    out = _public(shown, _HIDDEN_NONCE)
+    out = _public(shown, wire, _HIDDEN_NONCE)
     actor = str(record.get("actor_id"))  # "None" for an alias's nonce, as Abaco writes it
     out["_links"] = {
-        "self": _url(base, actor, "nonces", record["id"]),
-        "owner": _owner_url(base, record["owner"]),
-        "actor": _url(base, actor),
+        "self": wire.url(base, actor, "nonces", record["id"]),
+        "owner": wire.owner_url(base, record["owner"]),
+        "actor": wire.url(base, actor),
     }
     return out
 
 
-def _alias(record: Mapping[str, Any], base: str) -> dict[str, Any]:
-    out = _public(record, _HIDDEN_ALIAS)
+def _alias(record: Mapping[str, Any], base: str, wire: Wire = V2_WIRE) -> dict[str, Any]:
+    out = _public(record, wire, _HIDDEN_ALIAS)
     out["_links"] = {
-        "self": _url(base, "aliases", record["alias"]),
-        "owner": _owner_url(base, record["owner"]),
-        "actor": _url(base, record["actor_id"]),
+        "self": wire.url(base, "aliases", record["alias"]),
+        "owner": wire.owner_url(base, record["owner"]),
+        "actor": wire.url(base, record["actor_id"]),
     }
     return out
 
 
-def _config(record: Mapping[str, Any], base: str) -> dict[str, Any]:
+def _config(record: Mapping[str, Any], base: str, wire: Wire = V2_WIRE) -> dict[str, Any]:
     """ActorConfig.display(): its fields but the tenant (a secret's value as its token), no `_links`."""
-    return {"name": record["name"], "value": record["value"], "isSecret": record["is_secret"],
+    return {"name": record["name"], "value": record["value"], wire.key("is_secret"): record["is_secret"],
             "actors": record["actors"]}
 
 
-def _search(found: Mapping[str, Any], base: str) -> dict[str, Any]:
+def _search(found: Mapping[str, Any], base: str, wire: Wire = V2_WIRE) -> dict[str, Any]:
     """Abaco's Search.post_processing: each record stripped and given `_links` per its
     type, then dict_to_camel (nulls kept); `_metadata` camelCase too."""
     kind, actors = found["search_type"], found["actors"]
     shown = []
     for record in found["search"]:
         if kind == "actors":
-            out = _camel(record, _HIDDEN_ACTOR)
-            out["_links"] = {"self": _url(base, record["id"]), "owner": _owner_url(base, record["owner"]),
-                             "executions": _url(base, record["id"], "executions")}
+            out = _camel(record, wire, _HIDDEN_ACTOR)
+            out["_links"] = {"self": wire.url(base, record["id"]), "owner": wire.owner_url(base, record["owner"]),
+                             "executions": wire.url(base, record["id"], "executions")}
         elif kind == "executions":
-            out = _camel(record, frozenset({"api_server", "tenant"}))
-            out["_links"] = {"self": _url(base, record["actor_id"], "executions", record["id"]),
-                             "owner": _owner_url(base, record["executor"]),
-                             "logs": _url(base, record["actor_id"], "logs")}
+            out = _camel(record, wire, frozenset({"api_server", "tenant"}))
+            out["_links"] = {"self": wire.url(base, record["actor_id"], "executions", record["id"]),
+                             "owner": wire.owner_url(base, record["executor"]),
+                             "logs": wire.url(base, record["actor_id"], "logs")}
         elif kind == "workers":
-            out = _camel(record, frozenset({"tenant"}))
+            out = _camel(record, wire, frozenset({"tenant"}))
         else:  # logs: the text and its links only
             actor = actors.get(record["actor_id"]) or {"id": record["actor_id"], "owner": ""}
-            out = {"logs": record["logs"], "_links": _log_links(base, actor["id"], record["id"], actor["owner"])}
+            out = {"logs": record["logs"], "_links": _log_links(wire, base, actor["id"], record["id"], actor["owner"])}
         shown.append(out)
-    return {"_metadata": _camel(found["_metadata"]), "search": shown}
+    return {"_metadata": _camel(found["_metadata"], wire), "search": shown}
 
 
-def _admin(value: Any, base: str) -> Any:
+def _admin(value: Any, base: str, wire: Wire = V2_WIRE) -> Any:
     """The admin routes build their answers with dict_to_camel (nulls kept)."""
     if isinstance(value, list):
-        return [_camel(record) for record in value]
-    return {key: _camel(item) if isinstance(item, dict) else [_camel(r) for r in item] for key, item in value.items()}
+        return [_camel(record, wire) for record in value]
+    return {key: _camel(item, wire) if isinstance(item, dict) else [_camel(r, wire) for r in item]
+            for key, item in value.items()}
 
 
-def _listed(render: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
-    return lambda records, base: [render(r, base) for r in records]
+def _listed(render: Callable[..., Any]) -> Callable[..., Any]:
+    return lambda records, base, wire=V2_WIRE: [render(r, base, wire) for r in records]
+
+
+def _utilization(value: Any, base: str, wire: Wire = V2_WIRE) -> Any:
+    return _camel(value, wire)
+
+
+# For every result kind of the operation table, its renderer (value, api_server, wire).
+_RENDERERS: dict[str, Callable[..., Any]] = {
+    "actor": _actor, "actors": _listed(_actor),
+    "execution": _execution, "executions": _executions_summary,
+    "message_sent": _message_sent, "messages": _messages_count, "purged": _purged, "logs": _logs,
+    "worker": _worker, "workers": _listed(_worker),
+    "nonce": _nonce, "nonces": _listed(_nonce),
+    "alias": _alias, "aliases": _listed(_alias),
+    "config": _config, "configs": _listed(_config),
+    "search": _search, "admin": _admin, "utilization": _utilization,
+}
+
+
+def renderers_for(wire: Wire, **overrides: Callable[..., Any]) -> dict[str, Callable[[Any, str], Any]]:
+    """The renderers of a dialect showing Abaco's records through `wire`; `overrides`
+    replace some (value, api_server, wire) renderers by the dialect's own."""
+    chosen = {**_RENDERERS, **overrides}
+    out: dict[str, Callable[[Any, str], Any]] = {kind: functools.partial(render, wire=wire)
+                                                 for kind, render in chosen.items()}
+    out.update(dict.fromkeys(("state", "permissions", "none", "raw", "document", "live_logs", "clock"), unchanged))
+    return out
 
 
 class AbacoV2(Dialect):
@@ -204,18 +248,7 @@ class AbacoV2(Dialect):
 
     name = "v2"
     prefixes = ("/actors/v2", "/actors")
-    renderers: Mapping[str, Callable[[Any, str], Any]] = {
-        "actor": _actor, "actors": _listed(_actor),
-        "execution": _execution, "executions": _executions_summary,
-        "message_sent": _message_sent, "messages": _messages_count, "purged": _purged, "logs": _logs,
-        "worker": _worker, "workers": _listed(_worker),
-        "nonce": _nonce, "nonces": _listed(_nonce),
-        "alias": _alias, "aliases": _listed(_alias),
-        "config": _config, "configs": _listed(_config),
-        "search": _search, "admin": _admin,
-        "utilization": lambda value, base: _camel(value),
-        **dict.fromkeys(("state", "permissions", "none", "raw", "document", "live_logs", "clock"), unchanged),
-    }
+    renderers: Mapping[str, Callable[[Any, str], Any]] = renderers_for(V2_WIRE)
 
     def envelope(self, result: Any, message: str) -> dict[str, Any]:
         return {"message": message, "result": result, "status": "success", "version": VERSION}

@@ -10,8 +10,14 @@ look inside, `ag.store`, `ag.engine` and `ag.service`. `Transport` names that in
   user of `as_user` gets a bearer token registered on the server and a client of its own.
   Its `configs` (agavepy has none) is the emulator's HTTP client, `remote.RemoteConfigs`.
 
-A new transport (Tapis v3 over HTTP, say) is one more class here and one more name in
-`TRANSPORTS`; the tests do not change.
+- `tapis-v3`: `TapisV3Transport`, the same served emulator reached through its Tapis v3
+  routes (`/v3/actors`, `X-Tapis-Token` from `tapis_token`) by `TapisV3Actors`, an HTTP
+  client with agavepy's method names, on a server whose v3 `web_case` is camel (the
+  real service's switch), so the tests' camelCase shapes hold. Its answers differ from
+  v2 only in the envelope (`metadata`), the `_links` and `runAsExecutor`.
+
+A new transport is one more class here and one more name in `TRANSPORTS`; the tests
+do not change.
 
 Building an agavepy client costs about 0.25 s (agavepy renders and parses its whole
 resource listing), ten times what the test it serves costs. So `AgavepyClients` keeps
@@ -24,9 +30,16 @@ and an emulator of its own.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any, Iterable, Protocol
+from urllib.parse import quote
 
-from abaco_emulator import AbacoEmulator, AttrDict, agave_client, serve
+import requests
+
+from abaco_emulator import AbacoEmulator, AttrDict, agave_client, serve, tapis_token
+from abaco_emulator.attrdict import as_model
+from abaco_emulator.client import METHODS
+from abaco_emulator.operations import BY_NAME
 from abaco_emulator.engine import Engine
 from abaco_emulator.server import EmulatorServer
 from abaco_emulator.auth import Caller
@@ -36,7 +49,13 @@ from abaco_emulator.store import Store
 
 IN_PROCESS = "in-process"
 AGAVEPY = "agavepy"
-TRANSPORTS = (IN_PROCESS, AGAVEPY)
+TAPIS_V3 = "tapis-v3"
+TRANSPORTS = (IN_PROCESS, AGAVEPY, TAPIS_V3)
+
+
+def api_path(ag: Any) -> str:
+    """Where a transport's `_links` and request URLs point: `/actors/v2`, or `/v3/actors`."""
+    return getattr(ag, "api_path", "/actors/v2")
 
 
 class Transport(Protocol):
@@ -160,3 +179,105 @@ class AgavepyTransport:
             self.emulator.raise_background_errors()
         finally:
             self.server.close()
+
+
+# agavepy's names of the path parameters of the operation table
+_PATH_NAMES = {"actorId": "actor_id", "executionId": "execution_id", "workerId": "worker_id", "nonceId": "nonce_id",
+               "alias": "alias", "search_type": "search_type", "configName": "config_name"}
+_QUERY_NAMES = ("limit", "skip", "offset", "q")
+
+
+class TapisV3Actors:
+    """agavepy's `actors.*` over the Tapis v3 routes: each method is the operation of its
+    name, its body sent as agavepy sends one (a str as JSON text, bytes of
+    `sendBinaryMessage` as application/octet-stream, anything else JSON-encoded), its
+    answer the envelope's `result` as agavepy returns it; errors raise `requests.HTTPError`."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self._api = url + "/v3/actors"
+        self._session = requests.Session()
+        self._token = token
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in METHODS:
+            raise AttributeError(name)
+        return lambda **kwargs: self._call(name, **kwargs)
+
+    def _call(self, name: str, **kwargs: Any) -> Any:
+        op = BY_NAME[name]
+        path = {_PATH_NAMES[key]: quote(str(kwargs.pop(key)), safe="") for key in list(kwargs) if key in _PATH_NAMES}
+        params = {key: kwargs.pop(key) for key in _QUERY_NAMES if kwargs.get(key) is not None}
+        nonce = kwargs.pop("nonce", None)
+        headers = {"X-Tapis-Token": self._token}
+        if nonce is not None:  # Tapis reads a nonce only from a request without a token
+            params["x-nonce"] = nonce
+            headers.pop("X-Tapis-Token")
+        environment = kwargs.pop("environment", None)
+        if environment is not None:
+            if not isinstance(environment, dict):
+                raise TypeError("Parameter environment must be of type dict.")
+            params.update(environment)
+        body = kwargs.pop("message" if name == "sendBinaryMessage" else "body", None)
+        data: Any = None
+        content_type = None
+        if name == "sendBinaryMessage" or isinstance(body, (bytes, bytearray)):
+            data, content_type = bytes(body or b""), "application/octet-stream"
+        elif isinstance(body, str):
+            data, content_type = body.encode("utf-8", "surrogatepass"), "application/json"
+        elif body is not None or op.body is not None:
+            content_type = "application/json"
+            try:
+                data = json.dumps(body).encode("utf-8") if body is not None else b""
+            except TypeError:  # as agavepy: requests form-encodes what json cannot, under the JSON type
+                data = body
+        kwargs.pop("body", None)
+        if kwargs:
+            raise TypeError(f"actors.{name} got unexpected arguments {sorted(kwargs)}")
+        if content_type:
+            headers["Content-Type"] = content_type
+        response = self._session.request(op.method, self._api + op.path.format(**path), params=params, data=data,
+                                         headers=headers)
+        response.raise_for_status()
+        if op.result == "raw":
+            return response
+        result = response.json()["result"]
+        if name == "addWorker":  # agavepy hands back the envelope of this answer
+            return {key: value for key, value in response.json().items() if key != "metadata"}
+        return as_model(result)
+
+
+class TapisV3Configs(TapisV3Actors):
+    """`ag.configs.*` (the in-process `ConfigsClient`'s names) over the Tapis v3 routes."""
+
+    _OPERATIONS = {"list": "listConfigs", "add": "addConfig", "get": "getConfig", "update": "updateConfig",
+                   "delete": "deleteConfig", "getPermissions": "getConfigPermissions",
+                   "updatePermissions": "updateConfigPermissions"}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self._OPERATIONS:
+            raise AttributeError(name)
+        return lambda **kwargs: self._call(self._OPERATIONS[name], **kwargs)
+
+
+class TapisV3Transport(AgavepyTransport):
+    """A served emulator acting as one user, through its Tapis v3 routes."""
+
+    api_path = "/v3/actors"
+
+    def __init__(self, server: EmulatorServer, clients: AgavepyClients, name: str, roles: Iterable[str] = ()) -> None:
+        self.server = server
+        self._clients = clients
+        self.user = name
+        self.roles = frozenset(roles)
+        token = tapis_token(name, server.emulator.tapis_tenant, self.roles)
+        self.actors = TapisV3Actors(server.url, token)
+        self.configs = TapisV3Configs(server.url, token)
+
+    @classmethod
+    def start(cls, clients: AgavepyClients) -> "TapisV3Transport":
+        user = "testuser"
+        server = clients.serve(runner="local", user=user, tokens={token_for(user, ()): user}, v3_case="camel")
+        return cls(server, clients, user)
+
+    def as_user(self, name: str, roles: Iterable[str] = ()) -> "TapisV3Transport":
+        return TapisV3Transport(self.server, self._clients, name, roles)

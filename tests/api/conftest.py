@@ -9,7 +9,7 @@ import pytest
 
 from abaco_emulator import AbacoEmulator
 
-from api_transports import AGAVEPY, IN_PROCESS, TRANSPORTS, AgavepyClients, AgavepyTransport
+from api_transports import AGAVEPY, IN_PROCESS, TAPIS_V3, TRANSPORTS, AgavepyClients, AgavepyTransport, TapisV3Transport
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +34,12 @@ def ag(request):
             emulator.raise_background_errors()
     elif request.param == AGAVEPY:
         transport = AgavepyTransport.start(request.getfixturevalue("agavepy_clients"))
+        try:
+            yield transport
+        finally:
+            transport.close()
+    elif request.param == TAPIS_V3:
+        transport = TapisV3Transport.start(AgavepyClients())
         try:
             yield transport
         finally:

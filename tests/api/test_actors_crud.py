@@ -11,6 +11,7 @@ from abaco_emulator import AbacoEmulator, AttrDict
 from abaco_emulator.client import ActorsClient
 
 from abaco_checks import ID, TIME, Gate, abaco_error, assert_camel_model, echo
+from api_transports import api_path
 
 SEED_METHODS = [
     "add", "list", "delete", "get", "update", "deleteMessages", "getMessages", "sendBinaryMessage",
@@ -91,9 +92,9 @@ def test_add_returns_camelcase_actor_with_defaults_and_links(ag, echo_image):
     for hidden in ("tenant", "dbId", "apiServer", "executions", "gid", "uid", "tasdir"):  # hidden, or null
         assert hidden not in actor
     links = actor._links
-    assert links["self"].endswith(f"/actors/v2/{actor.id}")
+    assert links["self"].endswith(f"{api_path(ag)}/{actor.id}")
     assert links["owner"].endswith("/testuser")
-    assert links["executions"].endswith(f"/actors/v2/{actor.id}/executions")
+    assert links["executions"].endswith(f"{api_path(ag)}/{actor.id}/executions")
 
 
 def test_add_answers_with_status_submitted_then_actor_becomes_ready(ag, echo_image):
@@ -168,7 +169,7 @@ def test_get_by_a_user_without_permission_is_400_not_authorized(ag, echo_image):
 def test_error_is_an_httperror_with_request_url(ag):
     with pytest.raises(requests.exceptions.HTTPError) as info:
         ag.actors.get(actorId="AAAAAAAAAAAAA")
-    assert "/actors/v2/AAAAAAAAAAAAA" in info.value.response.url
+    assert f"{api_path(ag)}/AAAAAAAAAAAAA" in info.value.response.url
     assert isinstance(info.value, requests.HTTPError)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from abaco_checks import abaco_error, assert_camel_model, echo
+from api_transports import api_path
 
 RESERVED = ["executions", "nonces", "logs", "messages", "adapters", "admin"]
 FORBIDDEN = list('\\":/?#[]@!$&\'()*+,;=') + [" "]
@@ -27,8 +28,8 @@ def test_add_alias_returns_the_alias_with_links(ag, actor):
     assert created.alias == "hello_world-1.0"
     assert created.actorId == actor.id
     assert created.owner == "testuser"
-    assert created._links["self"].endswith("/actors/v2/aliases/hello_world-1.0")
-    assert created._links["actor"].endswith(f"/actors/v2/{actor.id}")
+    assert created._links["self"].endswith(f"{api_path(ag)}/aliases/hello_world-1.0")
+    assert created._links["actor"].endswith(f"{api_path(ag)}/{actor.id}")
     assert created._links["owner"].endswith("/testuser")
 
 

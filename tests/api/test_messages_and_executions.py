@@ -8,6 +8,7 @@ import requests
 from abaco_emulator import AttrDict
 
 from abaco_checks import ID, TIME, Gate, abaco_error, assert_camel_model, echo
+from api_transports import api_path
 
 EXECUTION_KEYS = ["id", "actorId", "apiServer", "executor", "workerId", "status", "messageReceivedTime",
                   "startTime", "finishTime", "runtime", "cpu", "io", "exitCode", "finalState", "_links"]
@@ -39,8 +40,8 @@ def test_send_message_answers_execution_id_msg_and_links(ag, actor):
     assert_camel_model(sent, ["executionId", "msg", "_links"])
     assert ID.match(sent.executionId)
     assert sent.msg == "hello"
-    assert sent._links["self"].endswith(f"/actors/v2/{actor.id}/executions/{sent.executionId}")
-    assert sent._links["messages"].endswith(f"/actors/v2/{actor.id}/messages")
+    assert sent._links["self"].endswith(f"{api_path(ag)}/{actor.id}/executions/{sent.executionId}")
+    assert sent._links["messages"].endswith(f"{api_path(ag)}/{actor.id}/messages")
     assert sent._links["owner"].endswith("/testuser")
 
 
@@ -210,8 +211,8 @@ def test_execution_has_every_field_in_camelcase(ag, actor):
     assert ex.finalState["Status"] == "exited"
     assert "StartedAt" in ex.finalState and "FinishedAt" in ex.finalState
     assert ex.workerId in {w.id for w in ag.actors.listWorkers(actorId=actor.id)}
-    assert ex._links["self"].endswith(f"/actors/v2/{actor.id}/executions/{ex.id}")
-    assert ex._links["logs"].endswith(f"/actors/v2/{actor.id}/executions/{ex.id}/logs")
+    assert ex._links["self"].endswith(f"{api_path(ag)}/{actor.id}/executions/{ex.id}")
+    assert ex._links["logs"].endswith(f"{api_path(ag)}/{actor.id}/executions/{ex.id}/logs")
 
 
 @pytest.mark.transports("in-process", reason="checks the facade's own AttrDict class; agavepy answers with agavepy.agave.AttrDict")
@@ -287,7 +288,7 @@ def test_get_execution_logs_answers_logs_and_links(ag, actor):
     logs = ag.actors.getExecutionLogs(actorId=actor.id, executionId=ex.id)
     assert_camel_model(logs, ["logs", "_links"])
     assert logs.logs == "got hello\n"
-    assert logs._links["execution"].endswith(f"/actors/v2/{actor.id}/executions/{ex.id}")
+    assert logs._links["execution"].endswith(f"{api_path(ag)}/{actor.id}/executions/{ex.id}")
 
 
 def test_logs_are_empty_string_when_nothing_printed(ag):

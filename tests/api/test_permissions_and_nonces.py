@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from abaco_checks import TIME, abaco_error, assert_camel_model, echo
+from api_transports import api_path
 
 NONCE_ID = re.compile(r"^DEV-DEVELOP_[A-Za-z0-9]{13}$")
 
@@ -153,7 +154,7 @@ def test_add_nonce_defaults_and_shape(ag, actor):
     assert nonce.remainingUses == -1
     assert nonce.description == ""
     assert TIME.match(nonce.createTime)
-    assert nonce._links["self"].endswith(f"/actors/v2/{actor.id}/nonces/{nonce.id}")
+    assert nonce._links["self"].endswith(f"{api_path(ag)}/{actor.id}/nonces/{nonce.id}")
 
 
 def test_add_nonce_with_level_max_uses_and_description(ag, actor):

@@ -12,6 +12,7 @@ import json
 import pytest
 
 from abaco_checks import abaco_error
+from api_transports import api_path
 
 
 
@@ -53,7 +54,7 @@ def test_search_answers_metadata_and_records(ag, exits):
     record = result.search[0]
     assert record["actorId"] == actor.id  # camelCase, as dict_to_camel gives it
     assert "finalState" in record and "apiServer" not in record and "tenant" not in record
-    assert record["_links"]["self"].endswith(f"/actors/v2/{actor.id}/executions/{record['id']}")
+    assert record["_links"]["self"].endswith(f"{api_path(ag)}/{actor.id}/executions/{record['id']}")
 
 
 @pytest.mark.parametrize("q, codes", [

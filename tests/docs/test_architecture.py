@@ -14,8 +14,9 @@ PACKAGE = Path(__file__).resolve().parents[2] / "abaco_emulator"
 
 # Top to bottom; a module may import its own layer and the layers below it.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("transports", {"__init__", "__main__", "cli", "pytest_plugin", "server", "http_app", "client", "remote",
-                    "openapi", "demo", "emulator", "table"}),
+    ("transports", {"__init__", "__main__", "cli", "pytest_plugin", "server", "http_server", "http_app", "client",
+                    "remote",
+                    "openapi", "demo", "emulator", "table", "tapis_services", "tapipy_client"}),
     ("dialects", {"dialects", "forms"}),
     ("operations", {"operations"}),
     ("service", {"service", "configs", "events", "scheduler"}),

@@ -26,6 +26,7 @@ FIGURES = [
     "fixture abaco_server start",
     "http GET actor, 4 clients [in-process] rate",
     "http GET actor, 4 clients [in-process] median",
+    "tapis v3 / v2 GET actor median",
     "docker latency over plain SDK",
     "docker 2 workers / 1 worker throughput",
     "memory RSS",

@@ -159,3 +159,29 @@ def test_serve_refuses_a_config_key_that_is_no_fernet_key(capsys):
     assert main(["serve", "--runner", "local", "--port", "0", "--config-key", "too-short"]) == 1
     err = capsys.readouterr().err
     assert "Fernet key" in err and "too-short" not in err
+def test_serve_user_role_tapis_tenant_and_v3_case_flags_reach_both_apis():
+    from abaco_emulator import tapis_token
+
+    process, url, lines = start("--port", "0", "--runner", "local", "--user-role", "boss=abaco_admin",
+                                "--user-role", "boss=privileged", "--tapis-tenant", "tacc", "--v3-case", "camel")
+    try:
+        assert any("/v3/actors (tenant tacc)" in line for line in lines)
+        created = requests.post(url + "/actors/v2", json={"image": "x:1"}, timeout=10).json()["result"]
+        # boss is an admin in v3 (a token of tenant tacc is the v2 default tenant) and in v2
+        boss = {"X-Tapis-Token": tapis_token("boss", "tacc")}
+        seen = requests.get(f"{url}/v3/actors/{created['id']}", headers=boss, timeout=10)
+        assert seen.status_code == 200 and seen.json()["result"]["defaultEnvironment"] == {}
+        admin = requests.get(url + "/actors/v2/admin", headers={"X-Jwt-Assertion-DEV-DEVELOP": jwt("boss")},
+                             timeout=10)
+        assert admin.status_code == 200, admin.text
+        privileged = requests.post(url + "/v3/actors", json={"image": "x:1", "privileged": True}, headers=boss,
+                                   timeout=10)
+        assert privileged.status_code == 200, privileged.text
+    finally:
+        code, _, err = stop(process, signal.SIGTERM)
+    assert code == 0, err
+
+
+def test_serve_rejects_a_malformed_user_role(capsys):
+    assert main(["serve", "--user-role", "nobody", "--runner", "local", "--port", "0"]) == 2
+    assert "USER=ROLE" in capsys.readouterr().err

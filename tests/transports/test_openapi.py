@@ -46,7 +46,7 @@ def server():
 
 def test_the_document_is_valid_openapi_3():
     validator = pytest.importorskip("openapi_spec_validator")
-    # `validate` since 0.7; tapipy pins 0.5, which has only `validate_spec`.
+    # `validate` since 0.7; tapipy 25.4.0 (a test dependency) pins 0.5, where it is `validate_spec`
     validate = getattr(validator, "validate", None) or validator.validate_spec
     validate(openapi_document())
 
