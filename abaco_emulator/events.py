@@ -40,6 +40,7 @@ EVENT_EXECUTOR = "Abaco Event"
 _ACTOR_EVENTS = ("ACTOR_READY", "ACTOR_ERROR")
 _EXECUTION_EVENT = "EXECUTION_COMPLETE"
 WEBHOOK_TIMEOUT = 10.0  # seconds to connect, then to read: a hanging webhook delays only webhooks
+OUTBOX_LIMIT = 10_000  # webhooks waiting to be sent; past it, events wait in the store for the next start
 
 
 def loopback_url(url: str) -> bool:
@@ -68,21 +69,26 @@ class EventDispatcher:
         self.engine = engine
         self.clock = clock
         self.allow_remote_webhooks = allow_remote_webhooks
-        self._outbox: "queue.Queue[str | None]" = queue.Queue()
+        self._outbox: "queue.Queue[str | None]" = queue.Queue(OUTBOX_LIMIT)
         self._session = requests.Session()
         self._session.trust_env = False  # no proxy from the environment: loopback stays loopback
         self._sender = threading.Thread(target=self._send_webhooks, name="abaco-webhooks", daemon=True)
+        self._closing = False
 
     def start(self) -> None:
         """Subscribe to the engine and send what an earlier run left in the outbox."""
         self.engine.subscribe(self._on_event)
-        for record in self.store.events.all():
-            self._outbox.put(record["id"])
         self._sender.start()
+        for record in self.store.events.all():
+            self._queue(record["id"])
 
-    def close(self, timeout: float = 5.0) -> None:
+    def close(self, timeout: float = WEBHOOK_TIMEOUT + 1) -> None:
         """Stop sending; what is not sent stays in the outbox (of a `db_path` store)."""
-        self._outbox.put(None)
+        self._closing = True
+        try:
+            self._outbox.put_nowait(None)
+        except queue.Full:
+            pass  # the sender sees `_closing` after its current POST
         if self._sender.is_alive():
             self._sender.join(timeout)
         self._session.close()
@@ -118,7 +124,7 @@ class EventDispatcher:
             record_id = models.new_id()
             self.store.events.insert({"id": record_id, "actor_id": actor["id"], "url": webhook,
                                       "event": {**event, **extra}})
-            self.store.after_commit(lambda: self._outbox.put(record_id))
+            self.store.after_commit(lambda: self._queue(record_id))
 
     def _linked(self, actor: ActorRecord) -> ActorRecord | None:
         """The actor `link` names now (an id or an alias of the actor's tenant), if it exists."""
@@ -156,10 +162,18 @@ class EventDispatcher:
         return event
 
     # -- the sender thread -------------------------------------------------------------
+    def _queue(self, record_id: str) -> None:
+        """Hand a stored webhook to the sender; never blocks whoever caused the event."""
+        try:
+            self._outbox.put_nowait(record_id)
+        except queue.Full:
+            log.warning("%d webhooks wait to be sent (their receivers are slow): event %s stays stored and is "
+                        "sent when the emulator is started again", OUTBOX_LIMIT, record_id)
+
     def _send_webhooks(self) -> None:
         while True:
             record_id = self._outbox.get()
-            if record_id is None:
+            if record_id is None or self._closing:
                 return
             record = self.store.events.get(record_id)
             if record is None:
@@ -177,5 +191,7 @@ class EventDispatcher:
             answer = self._session.post(url, json=event, timeout=WEBHOOK_TIMEOUT,
                                         allow_redirects=self.allow_remote_webhooks)
             answer.raise_for_status()
+            if answer.is_redirect:
+                raise requests.HTTPError(f"it answered {answer.status_code}: a redirect, which is not followed")
         except (requests.RequestException, ValueError) as exc:
             log.warning("webhook of actor %s to %s failed: %s (event %s)", actor_id, url, exc, event["event_type"])
