@@ -414,3 +414,53 @@ def test_every_route_and_method_answers_without_5xx(server, http_world, schema, 
     fuzz()
     healthy = requests.get(f"{server.url}/actors/v2/{http_world.actor_id}", timeout=10)
     assert healthy.status_code == 200, healthy.text
+
+
+@pytest.mark.parametrize("path, method", operation_ids())
+def test_every_v3_route_and_method_answers_without_5xx(server, http_world, schema, path, method):
+    """The same operations through the Tapis v3 routes (`/v3/actors`, `X-Tapis-Token`), as tapipy calls them."""
+    from schemathesis.generation.modes import GenerationMode
+
+    from abaco_emulator import tapis_token
+
+    operation = schema[path][method.upper()]
+    token = {"X-Tapis-Token": tapis_token("testuser", server.emulator.tapis_tenant)}
+    strategies = [operation.as_strategy(mode, headers=token) for mode in (GenerationMode.POSITIVE,
+                                                                         GenerationMode.NEGATIVE)]
+    has_ids = bool(real_path_parameters(http_world, path))
+    session = requests.Session()
+
+    @settings(FUZZ, max_examples=10)
+    @given(case=st.one_of(*strategies), real_ids=st.booleans() if has_ids else st.just(False))
+    def fuzz(case, real_ids):
+        http_world.ensure()
+        if real_ids:
+            case.path_parameters = {**(case.path_parameters or {}), **real_path_parameters(http_world, path)}
+        request = case.as_transport_kwargs(base_url=server.url)
+        request["url"] = request["url"].replace(server.url + "/actors/v2", server.url + "/v3/actors", 1)
+        response = session.request(**request, timeout=15)
+        assert "Traceback (most recent call last)" not in response.text, response.text[:500]
+        assert response.status_code < 500 or (response.status_code == 504 and "did not finish" in response.text), \
+            response.text[:500]
+        if response.status_code >= 400:
+            body = response.json()
+            assert body["status"] == "error" and isinstance(body["message"], str), body
+        server.emulator.raise_background_errors()
+
+    fuzz()
+
+
+@settings(FUZZ, max_examples=60)
+@given(body=st.one_of(st.none(), st.text(max_size=50), st.binary(max_size=50).map(lambda b: b.decode("latin-1")),
+                      st.fixed_dictionaries({"seconds": st.one_of(
+                          st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**12, 10**12), st.text(),
+                          st.booleans(), st.none(), st.lists(st.integers()))}).map(json.dumps)))
+def test_the_clock_route_answers_any_body_without_5xx(server, body):
+    response = requests.post(server.url + "/emulator/v1/clock", data=body,
+                             headers={"Content-Type": "application/json"}, timeout=15)
+    assert response.status_code < 500, response.text[:500]
+    payload = response.json()
+    if response.status_code == 200:
+        assert payload["result"]["offset_seconds"] >= 0
+    else:
+        assert payload["status"] == "error", payload
