@@ -173,6 +173,11 @@ def _convert(text: str) -> Any:
     return text
 
 
+def filters(params: Mapping[str, Any]) -> bool:
+    """Whether search parameters select anything (else every record matches)."""
+    return any(key not in _NOT_FIELDS or key in ("search", "exactsearch") for key in params)
+
+
 def search_filter(params: Mapping[str, str]) -> Predicate:
     """A predicate for Abaco's search parameters (`search`, `exactsearch`, `field.op=value`)."""
     tests: list[Predicate] = []

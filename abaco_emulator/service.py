@@ -28,7 +28,7 @@ from .errors import AbacoError, BadRequest, NotFound, PermissionDenied, Shutting
 from .models import (ABACO_WORLD, ActorRecord, AliasRecord, ExecutionRecord, Level, NonceRecord, Reply,
                      WorkerRecord)
 from .scheduler import Scheduler, clock_view
-from .query import SEARCH_TYPES, mongo_filter, paginate, search_filter
+from .query import SEARCH_TYPES, filters, mongo_filter, paginate, search_filter
 from .schemas import check_json
 from .sealing import Sealer, sealer_for
 from .store import Collection, Store
@@ -665,16 +665,24 @@ class ActorsService:
         visible = {aid for aid in tenant_actors if self._holds_explicit(caller.username, aid)}
         if actor_id is not None:
             visible &= {actor_id}
-        if search_type == "actors":
-            records: list[Any] = [tenant_actors[aid] for aid in tenant_actors if aid in visible]
+        one_actor = actor_id if search_type != "actors" else None
+        if one_actor is not None and record_id is None and q is None and not filters(params):
+            # One actor's records, unfiltered (`listExecutions(limit=...)`): a page of its index.
+            total = self.store.count_by_actor(search_type, one_actor) if one_actor in visible else 0
+            page = self.store.by_actor(search_type, one_actor, skip, limit) if total else []
         else:
-            records = [r for r in self.store.all(search_type) if r["actor_id"] in visible
-                       and (record_id is None or r["id"] == record_id)]
-        matches = search_filter({key: str(value) for key, value in params.items()})
-        query = mongo_filter(q) if q is not None else None
-        records = [r for r in records if matches(r) and (query is None or query(r))]
-        page = paginate(records, skip, limit)
-        return Reply({"_metadata": {"total_count": len(records), "records_skipped": skip, "record_limit": limit,
+            if search_type == "actors":
+                records: list[Any] = [tenant_actors[aid] for aid in tenant_actors if aid in visible]
+            elif one_actor is not None:
+                records = self.store.by_actor(search_type, one_actor) if one_actor in visible else []
+            else:
+                records = [r for r in self.store.all(search_type) if r["actor_id"] in visible]
+            matches = search_filter({key: str(value) for key, value in params.items()})
+            query = mongo_filter(q) if q is not None else None
+            records = [r for r in records if (record_id is None or r["id"] == record_id) and matches(r)
+                       and (query is None or query(r))]
+            total, page = len(records), paginate(records, skip, limit)
+        return Reply({"_metadata": {"total_count": total, "records_skipped": skip, "record_limit": limit,
                                     "count_returned": len(page)},
                       "search": page, "search_type": search_type, "actors": tenant_actors},
                      "Search completed successfully.")
