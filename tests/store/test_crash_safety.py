@@ -489,6 +489,47 @@ def test_sigkilled_docker_server_leaves_no_container_and_runs_every_answered_mes
     assert not containers_of(docker_client, second.pid), "containers left by the closed server"
 
 
+def test_sigterm_docker_server_stops_running_containers_and_runs_them_again(tmp_path, docker_client, images):
+    """`serve --db FILE --shutdown-grace 0` (the Docker runner) stopped with SIGTERM while
+    containers run: it exits cleanly leaving no container, and what it stopped is not
+    recorded but runs again, whole, at the next start."""
+    command = [sys.executable, "-m", "abaco_emulator", "serve", "--db", str(tmp_path / "abaco.json"), "--port", "0",
+               "--shutdown-grace", "0"]
+    first = Server(command, "ready: ")
+    answered: dict[str, tuple[str, str]] = {}
+    try:
+        with requests.Session() as session:
+            actors = [call(session, "POST", first.api, json={
+                "image": BUSYBOX, "stateless": stateless,
+                "defaultEnvironment": {"SCRIPT": 'sleep 2; echo "ran $MSG"'}})["id"] for stateless in (False, True)]
+            for n in range(4):
+                sent = call(session, "POST", f"{first.api}/{actors[n % 2]}/messages", json={"message": f"m{n}"})
+                answered[f"m{n}"] = (actors[n % 2], sent["executionId"])
+            wait_until(lambda: [c for c in containers_of(docker_client, first.pid) if c.status == "running"],
+                       60, "a container running")
+        first.stop("abaco-emulator: stopped")
+    finally:
+        first.ensure_gone()
+    assert not containers_of(docker_client, first.pid), "containers left by the stopped server"
+    at_stop = durable_executions(tmp_path)
+    assert all(r["status"] != "COMPLETE" for r in at_stop.values()), "an execution stopped by SIGTERM was recorded"
+
+    second = Server([*command[:-2]], "ready: ")
+    try:
+        with requests.Session() as session:
+            final = wait_until(lambda: all_complete(session, second.api, actors, [e for _, e in answered.values()]),
+                               90, "every execution COMPLETE after the restart")
+            for text, (actor_id, execution_id) in answered.items():
+                assert final[execution_id]["status"] == "COMPLETE"
+                execution = call(session, "GET", f"{second.api}/{actor_id}/executions/{execution_id}")
+                assert execution["exitCode"] == 0, execution
+                logs = call(session, "GET", f"{second.api}/{actor_id}/executions/{execution_id}/logs")["logs"]
+                assert logs == f"ran {text}\n", (text, logs)
+        second.stop("abaco-emulator: stopped")
+    finally:
+        second.ensure_gone()
+
+
 def test_store_closed_while_writers_race_neither_hangs_nor_loses_an_acknowledged_write(tmp_path):
     """close() took the store lock, then the sync lock, and a racing write's sync takes them
     the other way round (a deadlock in about one close of four); and a write after close()
