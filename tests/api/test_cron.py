@@ -90,6 +90,18 @@ def test_a_cron_execution_runs_for_cron_with_abacos_message(ag, recorder):
         actorId=actor.id, executionId=execution.id).logs
 
 
+def test_a_cron_execution_is_run_for_no_user(ag, recorder):
+    """Abaco's CronResource queues the message with only the execution id, the content type
+    and the revision: no `_abaco_username` (nor `_abaco_api_server`) reaches the container,
+    unlike a message a user sends."""
+    actor = cron_actor(ag, "1 hour")
+    ag.advance_time(HOUR)
+    cron_executions(ag, actor.id)
+    (run,) = recorder.runs
+    assert "_abaco_username" not in run and run["username"] is None
+    assert run["_abaco_actor_revision"] == "1"
+
+
 def test_a_schedule_runs_once_per_hour_that_the_clock_passes(ag, recorder):
     first = this_hour(ag) + timedelta(hours=1)
     actor = cron_actor(ag, "1 hour", first)
