@@ -186,8 +186,8 @@ def test_cron_on_false_stops_executions_but_the_next_hour_still_moves_on(ag, rec
     first = this_hour(ag) + timedelta(hours=1)
     actor = cron_actor(ag, "1 hour", first)
     assert actor.cronOn is True
-    updated = ag.actors.update(actorId=actor.id, body={"image": "cron:1", "cronOn": False,
-                                                      "cronSchedule": f"{hour_text(first)} + 1 hour"})
+    body = {"image": "cron:1", "cronOn": False, "cronSchedule": f"{hour_text(first)} + 1 hour"}
+    updated = ag.actors.update(actorId=actor.id, body=body)
     assert updated.cronOn is False
     ag.advance_time(3 * HOUR)
     assert cron_executions(ag, actor.id) == []
@@ -234,6 +234,15 @@ def test_the_clock_only_moves_forward_and_each_emulator_has_its_own(ag):
     after = ag.advance_time(DAY)
     assert timedelta(days=1) <= after - before < timedelta(days=1, seconds=5)
     assert ag.advance_time(0) >= after
+
+
+def test_any_user_view_moves_the_one_clock_of_its_emulator(ag, recorder):
+    actor = cron_actor(ag, "1 hour")
+    bob = ag.as_user("bob")
+    before = ag.advance_time(0)
+    bob.advance_time(HOUR)
+    assert ag.advance_time(0) - before >= timedelta(hours=1)
+    assert len(cron_executions(ag, actor.id)) == 1  # bob's advance ran testuser's schedule
 
 
 # -- what advance_time refuses ---------------------------------------------------------------

@@ -115,7 +115,8 @@ def test_an_execution_event_carries_the_exit_code_of_a_failed_execution(ag, reco
 
 def test_an_actor_that_goes_to_error_sends_actor_error_with_its_status_message(ag, recorder):
     target = ag.actors.add(body={"image": "record:1"})
-    broken = ag.actors.add(body={"image": "never/registered:1", "link": target.id})  # the local runner has no such image
+    # The local runner has no such image: the actor goes to ERROR.
+    broken = ag.actors.add(body={"image": "never/registered:1", "link": target.id})
     wait_until(lambda: ag.actors.get(actorId=broken.id).status == "ERROR", 10, "the actor's ERROR")
     ag.drain(10)
     events = [run["message_dict"] for run in recorder.of(target.id)]
@@ -152,6 +153,22 @@ def test_a_link_to_a_deleted_actor_breaks_nothing(ag, recorder, caplog):
     assert ag.actors.get(actorId=source.id).status == "READY"
     assert ag.store.executions.by_actor(target.id) == kept  # nothing was queued for the deleted actor
     assert any(target.id in record.getMessage() for record in caplog.records)
+
+
+def test_events_follow_the_link_an_update_sets_or_removes(ag, recorder):
+    first = ag.actors.add(body={"image": "record:1"})
+    second = ag.actors.add(body={"image": "record:1"})
+    source = ag.actors.add(body={"image": "record:1", "link": first.id})
+    ag.drain(10)
+    ag.actors.update(actorId=source.id, body={"image": "record:1", "link": second.id})
+    moved = run_one(ag, source.id, "after the change")
+    ag.actors.update(actorId=source.id, body={"image": "record:1", "link": ""})
+    run_one(ag, source.id, "no link")
+    to_first = [r["message_dict"] for r in recorder.of(first.id)]
+    to_second = [r["message_dict"] for r in recorder.of(second.id)]
+    assert [e["event_type"] for e in to_first] == ["ACTOR_READY"]
+    assert [e.get("execution_id") for e in to_second if e["event_type"] == "EXECUTION_COMPLETE"] == [moved]
+    assert {e["_abaco_link"] for e in to_second} == {f"DEV-DEVELOP_{second.id}"}
 
 
 def test_actors_without_link_or_webhook_make_no_events(ag, recorder):
@@ -315,6 +332,28 @@ def test_a_failing_webhook_leaves_the_actor_and_its_executions_fine(ag, receiver
     assert len(failed) == 3 and all(url in line for line in failed)  # READY and two executions
     if failure == "500 answer":
         assert len(receiver.posts) == 3
+
+
+def test_a_slow_webhook_never_delays_the_actors_executions(ag, receiver):
+    """The POSTs are made by the emulator's sender, not by the execution that caused them."""
+    answered = threading.Event()
+    receiver.status = 200
+    original = receiver.server.RequestHandlerClass.do_POST
+
+    def slow(handler):
+        answered.wait(5)  # held until the test has seen every execution finish
+        original(handler)
+    receiver.server.RequestHandlerClass.do_POST = slow
+    ag.register_image("quiet:1", lambda ctx: None)
+    actor = ag.actors.add(body={"image": "quiet:1", "webhook": receiver.url})
+    try:
+        for n in range(3):
+            sent = ag.actors.sendMessage(actorId=actor.id, body={"message": str(n)})
+            assert ag.wait_for_execution(actor.id, sent.executionId, timeout=3).status == "COMPLETE"
+        assert receiver.posts == []
+    finally:
+        answered.set()
+    assert [e["event_type"] for e in receiver.wait_for(4)] == ["ACTOR_READY"] + ["EXECUTION_COMPLETE"] * 3
 
 
 def test_a_webhook_to_another_address_is_not_sent_without_allow_remote_webhooks(ag, caplog):

@@ -143,7 +143,9 @@ def test_each_link_event_is_delivered_exactly_once_across_a_sigkill(tmp_path):
         receiver.close()
 
 
-def test_each_cron_hour_runs_exactly_once_when_a_sigkill_falls_inside_an_advance(tmp_path):
+def kill_inside_an_advance(tmp_path: Path) -> tuple[list[str], datetime]:
+    """Ten actors with an hourly schedule from the next hour; a 72-hour advance that a
+    SIGKILL cuts after 100 cron runs. Their ids and the first hour."""
     start = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
     schedule = f"{start.year}-{start.month}-{start.day} {start.hour} + 1 hour"
     first = Server.local(tmp_path, "--image-first")
@@ -168,7 +170,11 @@ def test_each_cron_hour_runs_exactly_once_when_a_sigkill_falls_inside_an_advance
         assert outcome == ["died"], "the advance ended before the kill: nothing was cut in the middle"
     finally:
         first.ensure_gone()
+    return actors, start
 
+
+def test_each_cron_hour_runs_exactly_once_when_a_sigkill_falls_inside_an_advance(tmp_path):
+    actors, start = kill_inside_an_advance(tmp_path)
     second = Server.local(tmp_path, "--image-first")
     try:
         with requests.Session() as session:
@@ -184,6 +190,21 @@ def test_each_cron_hour_runs_exactly_once_when_a_sigkill_falls_inside_an_advance
                 assert call(session, "GET", f"{second.api}/{actor_id}")["cronNextEx"] == \
                     f"{after.year}-{after.month}-{after.day} {after.hour}"
                 assert {e["id"] for e in listed} <= set(ran)
+        second.stop("closed")
+    finally:
+        second.ensure_gone()
+
+
+def test_a_clock_cut_inside_an_advance_restarts_no_earlier_than_what_it_recorded(tmp_path):
+    """The cron executions stored during the cut advance carry the hours it had reached:
+    the restarted clock must not be behind them (a clock that goes back reorders records)."""
+    actors, _ = kill_inside_an_advance(tmp_path)
+    second = Server.local(tmp_path, "--image-first")
+    try:
+        with requests.Session() as session:
+            now = call(session, "GET", f"{second.url}/emulator/v1/clock")["now"]
+            latest = max(e["messageReceivedTime"] for a in actors for e in executions(session, second.api, a))
+            assert now >= latest, f"the clock restarted at {now}, before an execution received at {latest}"
         second.stop("closed")
     finally:
         second.ensure_gone()

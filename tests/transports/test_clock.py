@@ -158,4 +158,5 @@ def test_clock_command_on_a_database_file_runs_the_due_cron_hour_and_keeps_the_c
         assert reopened.actors.getExecutionLogs(actorId=actor.id, executionId=execution.id).logs == \
             "This is your cron execution\n"
         after = start + timedelta(hours=1)
-        assert reopened.actors.get(actorId=actor.id).cronNextEx == f"{after.year}-{after.month}-{after.day} {after.hour}"
+        shown = reopened.actors.get(actorId=actor.id).cronNextEx
+        assert shown == f"{after.year}-{after.month}-{after.day} {after.hour}"
