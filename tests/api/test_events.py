@@ -12,12 +12,13 @@ import ast
 import json
 import logging
 import threading
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from abaco_checks import TIME, wait_until
+from abaco_checks import TIME, abaco_error, wait_until
 
 EVENT_KEYS = {"tenant_id", "event_type", "event_time_utc", "event_time_display", "actor_id", "actor_dbid",
               "_abaco_link", "_abaco_webhook"}
@@ -99,6 +100,18 @@ def test_a_linked_actor_gets_actor_ready_then_execution_complete_as_messages(ag,
         assert shown.executor == "Abaco Event" and shown.status == "COMPLETE"
 
 
+def test_event_times_follow_the_emulators_clock(ag, recorder):
+    ag.advance_time(2 * 24 * 3600)
+    target = ag.actors.add(body={"image": "record:1"})
+    source = ag.actors.add(body={"image": "record:1", "link": target.id})
+    run_one(ag, source.id)
+    shown_created = ag.actors.get(actorId=source.id).createTime
+    times = [run["message_dict"]["event_time_utc"] for run in recorder.of(target.id)]
+    assert len(times) == 2 and all(t >= shown_created for t in times)
+    moved = (datetime.now(timezone.utc) + timedelta(days=1, hours=23)).strftime("%Y-%m-%dT%H:%M")
+    assert all(t > moved for t in times)
+
+
 def test_an_execution_event_carries_the_exit_code_of_a_failed_execution(ag, recorder):
     def fail(ctx):
         raise SystemExit(3)
@@ -137,6 +150,31 @@ def test_a_link_may_name_the_linked_actor_by_alias(ag, recorder):
     assert [e["event_type"] for e in events] == ["ACTOR_READY", "EXECUTION_COMPLETE"]
     assert {e["_abaco_link"] for e in events} == {f"DEV-DEVELOP_{target.id}"}  # resolved to the db id
     assert events[1]["execution_id"] == executed
+
+
+def test_a_link_to_another_users_actor_needs_execute_and_then_runs_there(ag, recorder):
+    bob = ag.as_user("bob")
+    theirs = bob.actors.add(body={"image": "record:1"})
+    with abaco_error(400, "Invalid link parameter", "EXECUTE"):
+        ag.actors.add(body={"image": "record:1", "link": theirs.id})
+    bob.actors.updatePermissions(actorId=theirs.id, body={"user": "testuser", "level": "EXECUTE"})
+    mine = ag.actors.add(body={"image": "record:1", "link": theirs.id})
+    executed = run_one(ag, mine.id)
+    listed = bob.actors.listExecutions(actorId=theirs.id).executions
+    assert len(listed) == 2
+    assert recorder.of(theirs.id)[-1]["message_dict"]["execution_id"] == executed
+    assert {bob.actors.getExecution(actorId=theirs.id, executionId=e["id"]).executor for e in listed} == \
+        {"Abaco Event"}
+
+
+def test_links_that_would_loop_are_refused(ag):
+    ag.register_image("quiet:1", lambda ctx: None)
+    first = ag.actors.add(body={"image": "quiet:1"})
+    with abaco_error(400, "cannot link to itself"):
+        ag.actors.update(actorId=first.id, body={"image": "quiet:1", "link": first.id})
+    second = ag.actors.add(body={"image": "quiet:1", "link": first.id})
+    with abaco_error(400, "cycle of linked actors"):
+        ag.actors.update(actorId=first.id, body={"image": "quiet:1", "link": second.id})
 
 
 def test_a_link_to_a_deleted_actor_breaks_nothing(ag, recorder, caplog):
@@ -232,6 +270,7 @@ class Receiver:
 
     def __init__(self, status: int = 200) -> None:
         self.status = status
+        self.location = ""  # answered as Location (with a 3xx status)
         self.posts: list[tuple[str, dict[str, str], Any]] = []
         self.lock = threading.Condition()
         receiver = self
@@ -243,6 +282,8 @@ class Receiver:
                     receiver.posts.append((self.path, dict(self.headers), json.loads(body)))
                     receiver.lock.notify_all()
                 self.send_response(receiver.status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -369,6 +410,23 @@ def test_a_webhook_to_another_address_is_not_sent_without_allow_remote_webhooks(
     assert len(refused) == 2 and all(remote in line and actor.id in line for line in refused)
     assert not any("failed" in line for line in lines)  # never tried
     assert ag.actors.get(actorId=actor.id).status == "READY"
+
+
+def test_a_webhook_that_answers_a_redirect_is_not_followed(ag, receiver):
+    """A loopback URL may redirect anywhere: without allow_remote_webhooks the emulator
+    follows no redirect (here to a second loopback receiver, which must get nothing)."""
+    elsewhere = Receiver()
+    try:
+        receiver.status, receiver.location = 307, elsewhere.url
+        ag.register_image("quiet:1", lambda ctx: None)
+        actor = ag.actors.add(body={"image": "quiet:1", "webhook": receiver.url})
+        run_one(ag, actor.id)
+        receiver.wait_for(2)
+        webhooks_sent(ag)
+        assert elsewhere.posts == []
+        assert ag.actors.get(actorId=actor.id).status == "READY"
+    finally:
+        elsewhere.close()
 
 
 @pytest.mark.transports("agavepy", reason="the webhook is the served emulator's own URL")
