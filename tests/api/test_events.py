@@ -252,7 +252,10 @@ def test_a_chain_of_ten_linked_actors_delivers_every_event_in_order_under_eight_
     assert sorted(run["MSG"] for run in first) == sorted(f"{s}-{n}" for s in range(senders) for n in range(per_sender))
     for upstream, downstream in zip(chain, chain[1:]):
         ran_upstream = [run["_abaco_execution_id"] for run in recorder.of(upstream)]
-        events = [run["message_dict"] for run in recorder.of(downstream)]
+        runs = recorder.of(downstream)
+        events = [run["message_dict"] for run in runs]
+        strays = [(run["MSG"], run["_abaco_username"]) for run in runs if "event_type" not in run["message_dict"]]
+        assert not strays, f"actor {chain.index(downstream)} of the chain ran messages that are no events: {strays}"
         # The upstream actor became READY before any of its executions finished; then one
         # EXECUTION_COMPLETE per execution, in the order they ran: no loss, no repeat.
         assert [e["event_type"] for e in events] == ["ACTOR_READY"] + ["EXECUTION_COMPLETE"] * len(ran_upstream)
