@@ -1,7 +1,7 @@
 """A `serve(db_path=..., runner="local")` process for tests/store/test_crash_safety.py to kill.
 
     python tests/crash_launcher.py DB RUNS_FILE [--compact-bytes N] [--die-in-compaction WHEN:K]
-                                   [--shutdown-grace SECONDS]
+                                   [--shutdown-grace SECONDS] [--image-first]
 
 The image `crash/count:1` runs a handler that appends "<execution id> <message>" to
 RUNS_FILE (O_APPEND + fsync, so a line written is a run that happened, whatever kills
@@ -16,6 +16,11 @@ K-th snapshot rewrite after start-up: `before-rename` (the new snapshot written 
 fsynced, the old one still in place), `after-rename` (the new snapshot in place, the
 journal not yet emptied) or `after-truncate` (the journal just emptied, before anything
 else runs): the moments where a crash meets a half-done compaction.
+
+`--image-first` registers the image with the local runner before the emulator opens the
+file, as a Docker image exists before a restart: the restarted actors become READY
+again directly, without the ERROR of an image not yet registered (which events of
+tests/store/test_events_and_time_durability.py would otherwise report).
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ import time
 
 import abaco_emulator
 from abaco_emulator import store
+from abaco_emulator.runners.local import LocalRunner
 
 IMAGE = "crash/count:1"
 
@@ -84,6 +90,7 @@ def main() -> None:
     parser.add_argument("--compact-bytes", type=int, default=None)
     parser.add_argument("--die-in-compaction", default=None, metavar="WHEN:K")
     parser.add_argument("--shutdown-grace", type=float, default=10.0)
+    parser.add_argument("--image-first", action="store_true")
     args = parser.parse_args()
     os.environ["CRASH_RUNS_FILE"] = args.runs_file
     if args.compact_bytes is not None:
@@ -95,7 +102,10 @@ def main() -> None:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    server = abaco_emulator.serve(db_path=args.db, runner="local", port=0, shutdown_grace=args.shutdown_grace)
+    runner = LocalRunner()
+    if args.image_first:
+        runner.register(IMAGE, count)
+    server = abaco_emulator.serve(db_path=args.db, runner=runner, port=0, shutdown_grace=args.shutdown_grace)
     server.emulator.register_image(IMAGE, count)
     if dying is not None:
         dying.armed = True  # the snapshot written at start-up does not count

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any, Iterable, Protocol
 from urllib.parse import quote
 
@@ -69,6 +70,7 @@ class Transport(Protocol):
     def wait_for_execution(self, actor_id: str, execution_id: str, timeout: float = 30) -> AttrDict: ...
     def drain(self, timeout: float = 30) -> None: ...
     def as_user(self, name: str, roles: Iterable[str] = ()) -> "Transport": ...
+    def advance_time(self, seconds: float) -> datetime: ...
 
     @property
     def store(self) -> Store: ...
@@ -129,18 +131,23 @@ class AgavepyTransport:
         self._clients = clients
         self.user = name
         self.roles = frozenset(roles)
-        token = token_for(name, self.roles)
+        token = self.token = token_for(name, self.roles)
         emulator = server.emulator
         emulator.tokens.add(token, Caller(name, self.roles, emulator.service.options.tenant))
         self.actors = clients.client(server.url, token).actors
         self.configs = clients.configs(server.url, token)
 
     @classmethod
-    def start(cls, clients: AgavepyClients) -> "AgavepyTransport":
-        """A new server (local runner) and its default user, `testuser`, with no roles."""
+    def start(cls, clients: AgavepyClients, **options: Any) -> "AgavepyTransport":
+        """A new server (local runner) and its default user, `testuser`, with no roles;
+        `options` are more keyword options of the emulator (`log_ex`, ...)."""
         user = "testuser"
-        server = clients.serve(runner="local", user=user, tokens={token_for(user, ()): user})
+        server = clients.serve(runner="local", user=user, tokens={token_for(user, ()): user}, **options)
         return cls(server, clients, user)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
 
     @property
     def emulator(self) -> AbacoEmulator:
@@ -172,6 +179,14 @@ class AgavepyTransport:
 
     def drain(self, timeout: float = 30) -> None:
         self.emulator.drain(timeout)
+
+    def advance_time(self, seconds: float) -> datetime:
+        """The emulator-only route `POST /emulator/v1/clock`, as a non-Python user moves the
+        clock; an error answer raises requests.HTTPError (as agavepy's calls do)."""
+        answer = requests.post(f"{self.server.url}/emulator/v1/clock", json={"seconds": seconds},
+                               headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
+        answer.raise_for_status()
+        return datetime.fromisoformat(answer.json()["result"]["now"].replace("Z", "+00:00"))
 
     def close(self) -> None:
         """Stop the server and its emulator; re-raise a worker thread's unexpected error."""

@@ -1,5 +1,8 @@
 """The API behaviour tests run through every transport: `ag` is parametrised over them.
 
+`@pytest.mark.emulator(log_ex=60, ...)` gives `ag`'s emulator more keyword options
+(those of `AbacoEmulator`, which `serve` passes on), whichever the transport.
+
 `@pytest.mark.transports("in-process", reason=...)` limits a test to the transports it
 names; it is skipped, with the reason, for the others. See tests/README.md.
 """
@@ -10,6 +13,10 @@ import pytest
 from abaco_emulator import AbacoEmulator
 
 from api_transports import AGAVEPY, IN_PROCESS, TAPIS_V3, TRANSPORTS, AgavepyClients, AgavepyTransport, TapisV3Transport
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "emulator(**options): keyword options of the emulator behind `ag`")
 
 
 @pytest.fixture(scope="session")
@@ -28,12 +35,14 @@ def ag(request):
     if marker is not None and request.param not in marker.args:
         reason = marker.kwargs.get("reason", "")
         pytest.skip(f"runs through {', '.join(marker.args)} only" + (f": {reason}" if reason else ""))
+    options_marker = request.node.get_closest_marker("emulator")
+    options = dict(options_marker.kwargs) if options_marker is not None else {}
     if request.param == IN_PROCESS:
-        with AbacoEmulator(runner="local") as emulator:
+        with AbacoEmulator(runner="local", **options) as emulator:
             yield emulator
             emulator.raise_background_errors()
     elif request.param == AGAVEPY:
-        transport = AgavepyTransport.start(request.getfixturevalue("agavepy_clients"))
+        transport = AgavepyTransport.start(request.getfixturevalue("agavepy_clients"), **options)
         try:
             yield transport
         finally:
