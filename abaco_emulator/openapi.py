@@ -129,6 +129,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Logs": {"type": "object", "required": ["logs"], "properties": {"logs": _STRING, "_links": _ref("Links")}},
     "LiveLogs": {"type": "object", "required": ["logs", "status", "finished"],
                  "properties": {"logs": _STRING, "status": _STRING, "finished": {"type": "boolean"}}},
+    "Overview": {"type": "object"},  # the emulator's own paged views (overview.py); not in Abaco's document
     "SearchResult": {
         "type": "object", "required": ["_metadata", "search"],
         "properties": {
@@ -203,6 +204,7 @@ _RESULT_SCHEMAS: dict[str, Any] = {
     "execution": "Execution", "executions": "ExecutionsSummary", "logs": "Logs", "messages": "MessagesCount",
     "message_sent": "MessageSent", "purged": "MailboxPurged", "state": "State", "permissions": "Permissions",
     "search": "SearchResult", "none": None, "raw": "raw", "document": "document", "live_logs": "LiveLogs",
+    "overview": "Overview",
     "utilization": "Utilization", "admin": "AdminAnswer",
 }
 

@@ -176,6 +176,18 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("getLiveLogs", "GET", "/{actor_id}/executions/{execution_id}/logs", "get_live_logs",
               "Emulator-only: what an execution has written so far, while it runs (Abaco shows logs once "
               "it ends), with its status", "live_logs", target="actor", level=READ, emulator_only=True),
+    Operation("overviewActors", "GET", "", "overview_actors",
+              "Emulator-only: one page of the actors, newest first, with workers, mailbox and last execution "
+              "(skip, limit, owner, status, search)", "overview", query=("params",), emulator_only=True),
+    Operation("overviewExecutions", "GET", "/{actor_id}/executions", "overview_executions",
+              "Emulator-only: one page of an actor's executions, newest first (skip, limit, status)", "overview",
+              target="actor", level=READ, query=("params",), emulator_only=True),
+    Operation("overviewExecution", "GET", "/{actor_id}/executions/{execution_id}", "overview_execution",
+              "Emulator-only: an execution with its timings, unread results and environment", "overview",
+              target="actor", level=READ, emulator_only=True),
+    Operation("peekResult", "GET", "/{actor_id}/executions/{execution_id}/results/{index}", "peek_result",
+              "Emulator-only: an unread result by its place, raw bytes, without popping it", "raw",
+              target="actor", level=READ, emulator_only=True),
 )
 
 BY_NAME: dict[str, Operation] = {name: op for op in OPERATIONS for name in (op.name, *op.also)}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, NamedTuple, TypeVar
 
-from . import models
+from . import models, overview
 from .auth import DEFAULT_TENANT, Caller
 from .contract import Message
 from .cron import parse_schedule
@@ -644,6 +644,20 @@ class ActorsService:
             stored = self.store.logs.get(execution_id)
             live = stored["logs"] if stored else ""
         return {"logs": live, "status": execution["status"], "finished": execution["status"] in models.FINISHED}
+
+    # -- the emulator's own paged views (the dashboard's; see overview.py) -------------
+    def overview_actors(self, access: Access, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return overview.actors_page(self, access, params or {})
+
+    def overview_executions(self, access: Access, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return overview.executions_page(self, access, params or {})
+
+    def overview_execution(self, access: Access, execution_id: str) -> dict[str, Any]:
+        return overview.execution_detail(self, access, self._execution(access.actor, execution_id))
+
+    def peek_result(self, access: Access, execution_id: str, index: str) -> bytes:
+        self._execution(access.actor, execution_id)
+        return overview.result_item(self, execution_id, index)
 
     def pop_result(self, access: Access, execution_id: str) -> bytes:
         """The oldest result the execution sent that was not read yet (b"" when none)."""

@@ -207,7 +207,7 @@ class AbacoV2(Dialect):
         "alias": _alias, "aliases": _listed(_alias),
         "search": _search, "admin": _admin,
         "utilization": lambda value, base: _camel(value),
-        **dict.fromkeys(("state", "permissions", "none", "raw", "document", "live_logs"), unchanged),
+        **dict.fromkeys(("state", "permissions", "none", "raw", "document", "live_logs", "overview"), unchanged),
     }
 
     def envelope(self, result: Any, message: str) -> dict[str, Any]:

@@ -15,10 +15,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "abaco_emulator"
 # Top to bottom; a module may import its own layer and the layers below it.
 LAYERS: list[tuple[str, set[str]]] = [
     ("transports", {"__init__", "__main__", "cli", "pytest_plugin", "server", "http_app", "client", "remote",
-                    "openapi", "demo", "emulator", "table"}),
+                    "openapi", "demo", "emulator", "table", "dashboard"}),
     ("dialects", {"dialects", "forms"}),
     ("operations", {"operations"}),
-    ("service", {"service"}),
+    ("service", {"service", "overview"}),
     ("engine", {"engine"}),
     ("auth", {"auth"}),
     ("runners", {"runners", "contract"}),
