@@ -12,7 +12,7 @@ import argparse
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from . import actors, demo, executions, logs, send, serve
+from . import actors, demo, execute, executions, logs, send, serve
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class Command:
 
 COMMANDS: list[Command] = [
     Command("serve", "serve the Abaco v2 REST API over HTTP", serve.add_arguments, serve.run),
+    Command("exec", "serve an emulator on a free loopback port for one command (ABACO_URL, ABACO_TOKEN), "
+            "then stop it: `exec -- pytest`", execute.add_arguments, execute.run),
     Command("demo", "register an actor, send it messages, print executions, logs and results",
             demo.add_arguments, demo.run),
     Command("actors", "list, register, show and delete actors (ls, add, show, rm)",

@@ -136,3 +136,35 @@ def test_serve_tenant_and_allow_privileged_flags_reach_the_emulator():
     finally:
         code, _, err = stop(process, signal.SIGTERM)
     assert code == 0, err
+
+
+def test_serve_local_command_runs_actors_of_that_image(tmp_path):
+    command = f"{sys.executable} -c 'import os; print(\"hi\", os.environ[\"MSG\"])'"
+    process, url, lines = start("--port", "0", "--runner", "local", "--local-command", f"hello:1={command}")
+    assert f"  dashboard: {url}/\n" in lines
+    try:
+        actor = requests.post(url + "/actors/v2", json={"image": "hello:1"}, timeout=10).json()["result"]
+        answer = requests.post(f"{url}/actors/v2/{actor['id']}/messages", data={"message": "there"},
+                               params={"_abaco_synchronous": "true"}, timeout=30)
+        assert answer.status_code == 200 and answer.text == "hi there\n"
+    finally:
+        code, out, err = stop(process, signal.SIGTERM)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--local-command", "hello:1=echo"], "--local-command needs --runner local"),
+    (["--runner", "local", "--local-command", "no-equals"], "expected IMAGE=COMMAND"),
+    (["--runner", "local", "--local-command", "img='unclosed"], "invalid --local-command"),
+])
+def test_serve_refuses_a_bad_local_command(capsys, flags, message):
+    assert main(["serve", "--port", "0", *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536", "http"])
+def test_serve_refuses_a_port_out_of_range(capsys, port):
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--runner", "local", "--port", port])
+    assert exit_.value.code == 2
+    assert "expected a number from 1 to 65535, or 0 for a free one" in capsys.readouterr().err
