@@ -12,7 +12,7 @@ import argparse
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from . import actors, demo, execute, executions, logs, send, serve
+from . import actors, demo, execute, executions, login, logs, send, serve
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ COMMANDS: list[Command] = [
             send.add_arguments, send.run),
     Command("executions", "list an actor's executions, or show one", executions.add_arguments, executions.run),
     Command("logs", "print the logs of an execution; --follow until it ends", logs.add_arguments, logs.run),
+    Command("login", "write the agavepy credential cache (~/.agave/current) naming an emulator, for "
+            "Agave.restore() and the abaco-cli", login.add_login_arguments, login.login),
+    Command("logout", "undo `login`: remove its cache and put back the one it moved aside",
+            login.add_logout_arguments, login.logout),
 ]
 
 
