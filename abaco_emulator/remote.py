@@ -18,7 +18,7 @@ import requests
 
 from .attrdict import AttrDict, as_model
 from .dialects.abaco_v2 import AbacoV2
-from .operations import operation
+from .operations import EMULATOR_PREFIX, operation
 
 _API_PATH = AbacoV2.prefixes[0]
 
@@ -64,7 +64,8 @@ class RemoteActors:
                  data: bytes | None = None, content_type: str | None = None) -> requests.Response:
         """Call operation `name` (`operations.py`) with the path parameters `path`."""
         op = operation(name)
-        url = self.api_url + op.path.format(**{key: _segment(value) for key, value in (path or {}).items()})
+        base = self.url + EMULATOR_PREFIX if op.emulator_only else self.api_url
+        url = base + op.path.format(**{key: _segment(value) for key, value in (path or {}).items()})
         headers = {"Content-Type": content_type} if content_type else {}
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         response = self._session.request(op.method, url, params=clean or None, data=data,
@@ -93,6 +94,9 @@ class RemoteActors:
     def get(self, actorId: str) -> AttrDict:
         return self._call("get", {"actor_id": actorId})
 
+    def update(self, actorId: str, body: Any = None) -> AttrDict:
+        return self._call("update", {"actor_id": actorId}, data=_json_text(body), content_type="application/json")
+
     def delete(self, actorId: str) -> None:
         self._call("delete", {"actor_id": actorId})
         return None
@@ -120,3 +124,7 @@ class RemoteActors:
 
     def getExecutionLogs(self, actorId: str, executionId: str) -> AttrDict:
         return self._call("getExecutionLogs", {"actor_id": actorId, "execution_id": executionId})
+
+    def getLiveLogs(self, actorId: str, executionId: str) -> AttrDict:
+        """The emulator's own route (Abaco has none: there it answers 405)."""
+        return self._call("getLiveLogs", {"actor_id": actorId, "execution_id": executionId})
