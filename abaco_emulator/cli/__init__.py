@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from .. import __version__
+from abaco_emulator import __version__
 from . import actors, demo, execute, executions, login, logs, send, serve
 
 
