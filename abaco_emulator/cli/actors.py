@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..table import print_table
 from . import waits
 from .output import cell, print_json, print_record
+from .progress import StatusLine
 from .target import (Actors, CommandError, UsageError, abaco_message, add_connection_only, add_target_arguments,
                      describe, everyday, key_values, option)
 
@@ -182,9 +183,13 @@ def _wait_for_actor(actors: Actors, actor_id: str, timeout: float) -> AttrDict:
     """The actor once it is no longer SUBMITTED (READY or ERROR)."""
     def started() -> AttrDict | None:
         actor = actors.get(actorId=actor_id)
-        return actor if actor.get("status") != "SUBMITTED" else None
+        if actor.get("status") != "SUBMITTED":
+            return actor
+        status.show(f"actor {actor_id} is SUBMITTED: starting its worker")
+        return None
 
-    actor = waits.until(started, timeout)
+    with StatusLine() as status:
+        actor = waits.until(started, timeout)
     if actor is None:
         raise CommandError(f"actor {actor_id} is still SUBMITTED after {timeout:g} s")
     return actor

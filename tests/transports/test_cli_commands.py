@@ -712,3 +712,38 @@ def test_a_closed_pipe_ends_quietly_with_status_0(capsys, server, monkeypatch, a
 
     assert status == 0
     assert capsys.readouterr().err == ""
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_waits_show_a_status_line_on_a_terminal_and_nothing_when_piped(capsys, server, monkeypatch):
+    release = threading.Event()
+    server.emulator.register_image("test/slow:1", lambda ctx: release.wait(10))
+    actor_id = add_actor(capsys, server, "--image", "test/slow:1")
+    polls = []
+
+    def pause(seconds):
+        polls.append(seconds)
+        if len(polls) > 2:
+            release.set()
+        threading.Event().wait(0.05)
+
+    monkeypatch.setattr(waits, "pause", pause)
+    terminal_out, terminal_err = Terminal(), Terminal()
+    monkeypatch.setattr("sys.stdout", terminal_out)
+    monkeypatch.setattr("sys.stderr", terminal_err)
+    assert cli.main(["send", actor_id, "x", "--url", server.url, "--wait"]) == 0
+    shown = terminal_err.getvalue()
+    assert "\r\x1b[K| execution " in shown and " is RUNNING (" in shown
+    assert shown.endswith("\r\x1b[K")  # erased once the wait is over
+    assert "COMPLETE" in terminal_out.getvalue() and "\r" not in terminal_out.getvalue()
+
+    monkeypatch.undo()
+    release.clear()
+    polls.clear()
+    monkeypatch.setattr(waits, "pause", pause)
+    status, out, err = run(capsys, "send", actor_id, "x", "--url", server.url, "--wait")
+    assert status == 0 and err == "" and "\r" not in out  # piped: nothing extra
