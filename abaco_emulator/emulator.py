@@ -5,6 +5,7 @@ import atexit
 import weakref
 from typing import Any, Callable, Iterable, Sequence
 
+from .advice import PYTHON, Advice
 from .attrdict import AttrDict
 from .auth import DEFAULT_TENANT, Caller, TokenRegistry
 from .client import ActorsClient
@@ -29,15 +30,15 @@ def _close_open_emulators() -> None:
 
 
 def make_runner(runner: str | Runner, *, pull: str, uid: int | None, network_mode: str,
-                docker_client: Any = None) -> Runner:
+                docker_client: Any = None, advice: Advice = PYTHON) -> Runner:
     """The runner an emulator was asked for by name (or the instance it was given)."""
     if isinstance(runner, Runner):
         return runner
     if runner == "local":
-        return LocalRunner()
+        return LocalRunner(advice)
     if runner == "docker":
         from .runners.docker import DockerRunner  # imported late: the local runner needs no Docker
-        return DockerRunner(pull=pull, uid=uid, network_mode=network_mode, client=docker_client)
+        return DockerRunner(pull=pull, uid=uid, network_mode=network_mode, client=docker_client, advice=advice)
     raise ValueError(f"unknown runner {runner!r}: use 'docker' or 'local'")
 
 
@@ -86,13 +87,14 @@ class AbacoEmulator(_View):
                  roles: Iterable[str] = (), tenant: str = DEFAULT_TENANT, api_server: str | None = None,
                  max_run_time: float | None = None, pull: str = "never", uid: int | None = None,
                  network_mode: str = "host", allow_privileged: bool = False, allow_mounts: bool = False,
-                 docker_client: Any = None) -> None:
+                 docker_client: Any = None, advice: str = "python") -> None:
         if pull not in PULL_POLICIES:
             raise ValueError(f"pull must be one of {', '.join(PULL_POLICIES)}, not {pull!r}")
         self._emulator = self
         self._closed = False
+        # `advice`: whose words errors use to say what to do ("python", "cli", "pytest": advice.py)
         self.runner = make_runner(runner, pull=pull, uid=uid, network_mode=network_mode,
-                                  docker_client=docker_client)
+                                  docker_client=docker_client, advice=Advice(advice))
         self.store = Store(db_path)
         self.tokens = TokenRegistry()
         self.engine = Engine(self.store, self.runner, self.tokens, tenant=tenant, max_run_time=max_run_time,

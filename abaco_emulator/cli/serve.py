@@ -100,7 +100,7 @@ def start_server(args: argparse.Namespace) -> tuple["EmulatorServer", dict[str, 
         server = serve(host=args.host, port=args.port, tokens=tokens, allow_remote=args.allow_remote,
                        db_path=args.db, runner=args.runner, pull=args.pull, user=args.user,
                        roles=[expand_role(r) for r in args.role], tenant=args.tenant,
-                       allow_privileged=args.allow_privileged)
+                       allow_privileged=args.allow_privileged, advice="cli")
     except (OSError, ValueError, EmulatorError) as exc:  # EmulatorError: a damaged --db file, no Docker
         raise StartFailed(str(exc), 1) from None
     for image, command in commands.items():

@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("runners", {"runners", "contract"}),
     ("store", {"store"}),
     ("records", {"models", "schemas", "query", "cron"}),
-    ("foundations", {"errors", "keycase", "waiting", "attrdict"}),
+    ("foundations", {"errors", "keycase", "waiting", "attrdict", "advice"}),
     # Copied alone into actor containers (the runners mount it): it imports nothing of the package.
     ("standalone", {"agave"}),
 ]

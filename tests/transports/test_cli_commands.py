@@ -747,3 +747,14 @@ def test_waits_show_a_status_line_on_a_terminal_and_nothing_when_piped(capsys, s
     monkeypatch.setattr(waits, "pause", pause)
     status, out, err = run(capsys, "send", actor_id, "x", "--url", server.url, "--wait")
     assert status == 0 and err == "" and "\r" not in out  # piped: nothing extra
+
+
+def test_advice_in_errors_names_the_cli_flags(capsys, tmp_path, monkeypatch):
+    status, out, _ = run(capsys, "actors", "add", "--db", tmp_path / "abaco.json", "--runner", "local",
+                         "--image", "unknown/image:1", "--wait")
+    assert status == 1
+    assert "--local-command 'unknown/image:1=COMMAND'" in out and "register_image" not in out
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    status, _, err = run(capsys, "actors", "ls", "--db", tmp_path / "other.json")
+    assert status == 1 and "use --runner local" in err and "AbacoEmulator(" not in err
