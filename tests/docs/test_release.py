@@ -1,6 +1,7 @@
 """The installable release: `python -m build` makes a wheel and an sdist holding every
 module, the dashboard's files, the container-side support file, `py.typed`, and no tests
-or caches; the wheel installed into a fresh virtualenv runs the command.
+or caches; the wheel installed into a fresh virtualenv runs the command, the demo and a
+downstream project's pytest with the plugin.
 
 The build runs offline (`--no-isolation`: the setuptools and wheel already installed,
 as the [test] extra brings them) from a copy of the files git tracks, so nothing of the
@@ -125,3 +126,21 @@ def test_the_wheel_installed_in_a_fresh_virtualenv_runs_the_command(dist, tmp_pa
                           text=True, env=env, cwd=str(tmp_path), timeout=300)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "3 executions, total runtime" in demo.stdout
+
+    # a downstream project's pytest finds the plugin's fixtures in the installed wheel, no conftest
+    project = tmp_path / "downstream"
+    project.mkdir()
+    (project / "test_downstream.py").write_text(
+        "import abaco_emulator\n\n"
+        "def test_greeting(abaco):\n"
+        f"    assert abaco_emulator.__file__.startswith({str(venv)!r})\n"
+        "    abaco.register_image('me/greeter:1', lambda ctx: print('hello', ctx.raw_message))\n"
+        "    actor = abaco.actors.add(body={'image': 'me/greeter:1'})\n"
+        "    sent = abaco.actors.sendMessage(actorId=actor.id, body={'message': 'Ada'})\n"
+        "    abaco.wait_for_execution(actor.id, sent.executionId, timeout=10)\n"
+        "    logs = abaco.actors.getExecutionLogs(actorId=actor.id, executionId=sent.executionId).logs\n"
+        "    assert logs == 'hello Ada\\n'\n")
+    downstream = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--abaco-runner",
+                                 "local"], capture_output=True, text=True, env=env, cwd=str(project), timeout=300)
+    assert downstream.returncode == 0, downstream.stdout + downstream.stderr
+    assert "1 passed" in downstream.stdout
