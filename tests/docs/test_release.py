@@ -86,6 +86,8 @@ def test_the_wheel_holds_every_module_the_assets_and_nothing_else(dist):
 
     metadata = zipfile.ZipFile(wheel).read(f"abaco_emulator-{abaco_emulator.__version__}.dist-info/METADATA").decode()
     assert f"\nVersion: {abaco_emulator.__version__}\n" in metadata
+    for extra in ("agavepy", "pytest", "test"):  # named for what they bring
+        assert f"\nProvides-Extra: {extra}\n" in metadata
     entry_points = zipfile.ZipFile(wheel).read(
         f"abaco_emulator-{abaco_emulator.__version__}.dist-info/entry_points.txt").decode()
     assert "abaco-emulator = abaco_emulator.cli:main" in entry_points
