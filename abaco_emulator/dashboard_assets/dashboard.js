@@ -161,7 +161,14 @@
       // selected, but not on this page (or filtered out): read it alone
       const alone = await json(EMULATOR + "?" + query({search: state.actor.id, limit: PAGE}));
       const found = alone.actors.find((actor) => actor.id === state.actor.id);
-      if (found) state.actor = found;
+      if (found) {
+        state.actor = found;
+      } else {  // deleted, or never one this caller may read
+        state.actor = null;
+        selectExecution(null);
+        $("actor-panel").hidden = true;
+        history.replaceState(null, "", location.pathname);
+      }
     }
     if (state.actor && state.actor.image !== undefined) showActor(state.actor);
   }

@@ -251,3 +251,20 @@ def test_the_overview_pages_stay_fast_with_1000_actors_and_100000_executions():
         assert executions["total"] == 100_000
         assert [e["id"] for e in executions["executions"]][:2] == ["E000000099989", "E000000099988"]
         assert elapsed < 3, f"two overview pages took {elapsed:.2f} s"
+
+
+@needs_browser
+def test_a_deleted_actor_leaves_the_page_without_breaking_it(browser):
+    with serve(runner="local") as server:
+        server.emulator.register_image("quiet:1", lambda ctx: None)
+        gone, kept = (requests.post(server.api_url, json={"image": "quiet:1", "name": name}).json()["result"]
+                      for name in ("gone", "kept"))
+        browser.get(f"{server.url}/#actor={gone['id']}")
+        _wait(browser, lambda d: gone["id"] in _text_of(d, "#actor-title"), what="the chosen actor")
+
+        requests.delete(f"{server.api_url}/{gone['id']}")
+        _wait(browser, lambda d: not d.find_element(By.ID, "actor-panel").is_displayed(), what="the panel to close")
+        _wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, f'#actors tr[data-id="{gone["id"]}"]'),
+              what="the row to go")
+        assert browser.find_element(By.ID, "connection").text == "live"
+        assert browser.find_elements(By.CSS_SELECTOR, f'#actors tr[data-id="{kept["id"]}"]')
