@@ -227,6 +227,7 @@
     $("execution-panel").hidden = !executionId;
     $("logs").textContent = "";
     $("results").replaceChildren();
+    delete $("results").dataset.shown;
     if (executionId && state.actor) {
       location.hash = "actor=" + enc(state.actor.id) + "&execution=" + enc(executionId);
     }
@@ -263,7 +264,8 @@
 
   function showResults(base, count) {
     const list = $("results");
-    if (list.childElementCount === count) return;
+    if (list.dataset.shown === `${base} ${count}`) return;  // unchanged: keep the buttons
+    list.dataset.shown = `${base} ${count}`;
     const items = [];
     for (let i = 0; i < count; i++) {
       const li = el("li");

@@ -41,10 +41,12 @@ def browser(tmp_path):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--no-proxy-server", "--window-size=1400,1000", f"--user-data-dir={tmp_path / 'profile'}",
+                     "--no-proxy-server", "--window-size=1400,1800", f"--user-data-dir={tmp_path / 'profile'}",
                      "--disable-extensions", "--no-first-run", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync"):
         options.add_argument(argument)
+    options.add_experimental_option("prefs", {"download.default_directory": str(tmp_path / "downloads"),
+                                              "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     try:
@@ -268,3 +270,29 @@ def test_a_deleted_actor_leaves_the_page_without_breaking_it(browser):
               what="the row to go")
         assert browser.find_element(By.ID, "connection").text == "live"
         assert browser.find_elements(By.CSS_SELECTOR, f'#actors tr[data-id="{kept["id"]}"]')
+
+
+@needs_browser
+def test_results_download_as_files_without_being_popped(browser, tmp_path):
+    def two_results(ctx):
+        ctx.send_result(b"first \x00\xff bytes")
+        ctx.send_result(b"second")
+
+    with serve(runner="local") as server:
+        server.emulator.register_image("results:1", two_results)
+        actor = requests.post(server.api_url, json={"image": "results:1"}).json()["result"]
+        execution_id = requests.post(f"{server.api_url}/{actor['id']}/messages",
+                                     data={"message": "m"}).json()["result"]["executionId"]
+        server.emulator.wait_for_execution(actor["id"], execution_id, 20)
+        browser.get(f"{server.url}/#actor={actor['id']}&execution={execution_id}")
+        buttons = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#results button") or None,
+                        what="the results")
+        assert [b.text for b in buttons] == ["download result 1", "download result 2"]
+
+        buttons[0].click()
+        downloaded = tmp_path / "downloads" / f"{execution_id}-result-1.bin"
+        _wait(browser, lambda d: downloaded.exists() and downloaded.read_bytes() == b"first \x00\xff bytes",
+              what="the downloaded file")
+        # a look is not a read: the program waiting for the results still gets both
+        popped = requests.get(f"{server.api_url}/{actor['id']}/executions/{execution_id}/results")
+        assert popped.content == b"first \x00\xff bytes"
