@@ -306,5 +306,4 @@ class ActorsClient:
         return self._perform("getLiveLogs", nonce, {"actor_id": actorId, "execution_id": executionId})
 
 
-
 METHODS = tuple(name for name, value in vars(ActorsClient).items() if hasattr(value, "operation"))
