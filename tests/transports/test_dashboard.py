@@ -43,7 +43,11 @@ def browser(tmp_path):
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--no-proxy-server", "--window-size=1400,1800", f"--user-data-dir={tmp_path / 'profile'}",
                      "--disable-extensions", "--no-first-run", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync"):
+                     "--disable-component-update", "--disable-sync", "--no-pings", "--disable-default-apps",
+                     "--disable-domain-reliability", "--disable-client-side-phishing-detection",
+                     # loopback only: every other host name fails to resolve, whatever Chromium's
+                     # own services would call
+                     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
         options.add_argument(argument)
     options.add_experimental_option("prefs", {"download.default_directory": str(tmp_path / "downloads"),
                                               "download.prompt_for_download": False})
