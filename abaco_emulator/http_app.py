@@ -5,9 +5,8 @@ credentials) into the arguments of `ActorsService.perform` and renders the resul
 through the dialect. Every rule lives in the service and every shape in the dialect.
 Every answer is JSON with the envelope, except the raw bytes of `.../results` and of a
 synchronous message, and the dashboard at `/` (dashboard.py); no input produces an HTML
-page: wrong routes and methods get
-Abaco's 405 envelope, oversized bodies 413, undecodable bodies 400, and only a bug of
-the emulator itself a 500 envelope. CORS headers are flask-cors's, as on Abaco.
+page: wrong routes and methods get Abaco's 405 envelope, oversized bodies 413,
+undecodable bodies 400, and only a bug of the emulator itself a 500 envelope. CORS headers are flask-cors's, as on Abaco.
 
 Routes are registered under each of the dialect's prefixes (`/actors/v2`, the public
 form, and `/actors`, the form Abaco's own test suite calls).
