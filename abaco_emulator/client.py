@@ -300,10 +300,12 @@ class ActorsClient:
                              params=_sent(limit=limit, skip=skip, q=q))
 
     @_agavepy_method
-    def getLiveLogs(self, actorId: str, executionId: str, nonce: str | None = None) -> AttrDict:
-        """Emulator-only (agavepy has no such call): what an execution has written so far,
-        its status and whether it ended; what `logs --follow` streams."""
-        return self._perform("getLiveLogs", nonce, {"actor_id": actorId, "execution_id": executionId})
+    def getLiveLogs(self, actorId: str, executionId: str, offset: int | None = None,
+                    nonce: str | None = None) -> AttrDict:
+        """Emulator-only (agavepy has no such call): what an execution has written so far
+        (after `offset` characters), its status and whether it ended; what `logs --follow` streams."""
+        return self._perform("getLiveLogs", nonce, {"actor_id": actorId, "execution_id": executionId},
+                             params=_sent(offset=offset))
 
 
 METHODS = tuple(name for name, value in vars(ActorsClient).items() if hasattr(value, "operation"))

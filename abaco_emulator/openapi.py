@@ -128,7 +128,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "Logs": {"type": "object", "required": ["logs"], "properties": {"logs": _STRING, "_links": _ref("Links")}},
     "LiveLogs": {"type": "object", "required": ["logs", "status", "finished"],
-                 "properties": {"logs": _STRING, "status": _STRING, "finished": {"type": "boolean"}}},
+                 "properties": {"logs": _STRING, "status": _STRING, "finished": {"type": "boolean"},
+                                "offset": {"type": "integer"}, "length": {"type": "integer"}}},
     "Overview": {"type": "object"},  # the emulator's own paged views (overview.py); not in Abaco's document
     "SearchResult": {
         "type": "object", "required": ["_metadata", "search"],

@@ -175,7 +175,8 @@ OPERATIONS: tuple[Operation, ...] = (
               target="actor", level=READ),
     Operation("getLiveLogs", "GET", "/{actor_id}/executions/{execution_id}/logs", "get_live_logs",
               "Emulator-only: what an execution has written so far, while it runs (Abaco shows logs once "
-              "it ends), with its status", "live_logs", target="actor", level=READ, emulator_only=True),
+              "it ends), with its status; ?offset=N: only what follows the first N characters", "live_logs",
+              target="actor", level=READ, query=("params",), emulator_only=True),
     Operation("overviewActors", "GET", "", "overview_actors",
               "Emulator-only: one page of the actors, newest first, with workers, mailbox and last execution "
               "(skip, limit, owner, status, search)", "overview", query=("params",), emulator_only=True),

@@ -143,6 +143,16 @@ def execution_detail(service: "ActorsService", access: "Access", record: Mapping
             "message_stored": message is not None}
 
 
+def log_tail(text: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Logs from the `offset` a follower has already shown (0: all of them), so following
+    an execution that writes for minutes costs what it wrote since, not all of it again.
+    Logs only grow; an offset past their end (they were replaced) gets them whole, from 0."""
+    offset = _page_argument(params, "offset", 0)
+    if offset > len(text):
+        offset = 0
+    return {"logs": text[offset:], "offset": offset, "length": len(text)}
+
+
 def result_item(service: "ActorsService", execution_id: str, index: str) -> bytes:
     """A result an execution sent that was not popped yet, by its place (0: the oldest),
     without consuming it: Abaco's results route pops, and a look must not steal a

@@ -125,6 +125,7 @@ class RemoteActors:
     def getExecutionLogs(self, actorId: str, executionId: str) -> AttrDict:
         return self._call("getExecutionLogs", {"actor_id": actorId, "execution_id": executionId})
 
-    def getLiveLogs(self, actorId: str, executionId: str) -> AttrDict:
+    def getLiveLogs(self, actorId: str, executionId: str, offset: int | None = None) -> AttrDict:
         """The emulator's own route (Abaco has none: there it answers 405)."""
-        return self._call("getLiveLogs", {"actor_id": actorId, "execution_id": executionId})
+        return self._call("getLiveLogs", {"actor_id": actorId, "execution_id": executionId},
+                          params={"offset": offset})

@@ -634,16 +634,19 @@ class ActorsService:
         return {"logs": logs["logs"] if logs else "", "actor_id": execution["actor_id"],
                 "execution_id": execution_id, "executor": execution["executor"]}
 
-    def get_live_logs(self, access: Access, execution_id: str) -> dict[str, Any]:
+    def get_live_logs(self, access: Access, execution_id: str,
+                      params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The logs so far of a running execution (its stored logs once it ended), its status,
-        and whether it ended: what `logs --follow` and the dashboard follow."""
+        and whether it ended: what `logs --follow` and the dashboard follow. With `offset`,
+        only the text after that many characters (see overview.log_tail)."""
         execution = self._execution(access.actor, execution_id)
         live = self.engine.live_logs(execution_id)  # read after the status: then "finished" is never early
         if live is None:  # not running: it ended (its logs are stored with its status) or has not started
             execution = self._execution(access.actor, execution_id)
             stored = self.store.logs.get(execution_id)
             live = stored["logs"] if stored else ""
-        return {"logs": live, "status": execution["status"], "finished": execution["status"] in models.FINISHED}
+        return {**overview.log_tail(live, params or {}), "status": execution["status"],
+                "finished": execution["status"] in models.FINISHED}
 
     # -- the emulator's own paged views (the dashboard's; see overview.py) -------------
     def overview_actors(self, access: Access, params: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -71,8 +71,11 @@ class _Follower:
             import requests
 
             try:
-                answer = self.live(**ids)
-                return answer.get("logs") or "", answer.get("status") or "", bool(answer.get("finished"))
+                answer = self.live(**ids, offset=len(self.shown))
+                text = answer.get("logs") or ""
+                if answer.get("offset"):  # what follows the text shown
+                    text = self.shown + text
+                return text, answer.get("status") or "", bool(answer.get("finished"))
             except requests.HTTPError as exc:
                 if exc.response is None or exc.response.status_code != 405:
                     raise

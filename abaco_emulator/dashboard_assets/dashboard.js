@@ -12,7 +12,7 @@
 
   const state = {
     actorSkip: 0, executionSkip: 0,
-    actor: null, execution: null, executionFinished: false,
+    actor: null, execution: null, executionFinished: false, logLength: 0,
     tick: 0, needToken: false,
   };
 
@@ -224,6 +224,7 @@
   function selectExecution(executionId) {
     state.execution = executionId;
     state.executionFinished = false;
+    state.logLength = 0;
     $("execution-panel").hidden = !executionId;
     $("logs").textContent = "";
     $("results").replaceChildren();
@@ -238,7 +239,9 @@
     if (!state.actor || !state.execution) return;
     if (state.executionFinished && state.tick % 5 !== 0) return;  // ended: results may still be popped
     const base = `${EMULATOR}/${enc(state.actor.id)}/executions/${enc(state.execution)}`;
-    const [detail, live] = await Promise.all([json(base), json(base + "/logs")]);
+    const chosen = state.execution;
+    const [detail, live] = await Promise.all([json(base), json(`${base}/logs?offset=${state.logLength}`)]);
+    if (state.execution !== chosen) return;  // another one was chosen meanwhile: this answer is stale
     $("execution-title").textContent = detail.id;
     const status = $("execution-status");
     status.textContent = detail.status;
@@ -256,7 +259,12 @@
     showResults(base, detail.results);
     const logs = $("logs");
     const atBottom = logs.scrollHeight - logs.scrollTop - logs.clientHeight < 20;
-    if (logs.textContent !== live.logs) logs.textContent = live.logs;
+    if (live.offset === 0) {
+      if (logs.textContent !== live.logs) logs.textContent = live.logs;
+    } else if (live.logs) {
+      logs.append(live.logs);  // a text node: what follows what is shown
+    }
+    state.logLength = live.length;
     if (atBottom) logs.scrollTop = logs.scrollHeight;
     $("logs-state").textContent = live.finished ? "(ended)" : "(following…)";
     state.executionFinished = live.finished;

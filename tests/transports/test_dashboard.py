@@ -115,6 +115,8 @@ def test_the_dashboard_shows_an_actor_sends_it_a_message_and_follows_its_logs(br
         _wait(browser, lambda d: _text_of(d, "#execution-status") == "COMPLETE", what="COMPLETE")
         _wait(browser, lambda d: "last line" in d.find_element(By.ID, "logs").text, what="the last log line")
         _wait(browser, lambda d: "(ended)" in d.find_element(By.ID, "logs-state").text, what="the end of the logs")
+        # what followed was appended once each: the logs read as the execution wrote them
+        assert browser.find_element(By.ID, "logs").text == "first line of from the browser\nreleased\nlast line"
         execution_row = browser.find_element(By.CSS_SELECTOR, f'#executions tbody tr[data-id="{execution_id}"]')
         _wait(browser, lambda d: "COMPLETE" in execution_row.text, what="the execution's row")
         # what the dashboard shows is what the API says

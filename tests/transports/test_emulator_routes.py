@@ -113,3 +113,25 @@ def test_a_result_is_read_by_its_place_without_popping_it():
         for index in ("1", "x", "-1"):
             answer = requests.get(f"{detail}/results/{index}")
             assert answer.status_code == 400 and answer.json()["status"] == "error"
+
+
+def test_live_logs_from_an_offset_answer_only_what_follows_it():
+    with serve(runner="local") as server:
+        server.emulator.register_image("lines:1", lambda ctx: print("one\ntwo\nthree"))
+        api = server.url + "/actors/v2"
+        actor = requests.post(api, json={"image": "lines:1"}).json()["result"]
+        execution_id = requests.post(f"{api}/{actor['id']}/messages", json={"message": "m"}).json()[
+            "result"]["executionId"]
+        server.emulator.wait_for_execution(actor["id"], execution_id, 10)
+        live = f"{server.url}/emulator/v1/actors/{actor['id']}/executions/{execution_id}/logs"
+
+        whole = requests.get(live).json()["result"]
+        assert whole["logs"] == "one\ntwo\nthree\n" and whole["offset"] == 0 and whole["length"] == 14
+        tail = requests.get(live, params={"offset": 4}).json()["result"]
+        assert tail["logs"] == "two\nthree\n" and tail["offset"] == 4 and tail["length"] == 14
+        assert requests.get(live, params={"offset": 14}).json()["result"]["logs"] == ""
+        # past the end (logs replaced): the whole text again, from 0
+        reset = requests.get(live, params={"offset": 99}).json()["result"]
+        assert reset["logs"] == "one\ntwo\nthree\n" and reset["offset"] == 0
+        bad = requests.get(live, params={"offset": "x"})
+        assert bad.status_code == 400 and "offset" in bad.json()["message"]
