@@ -1,6 +1,10 @@
 """abaco-emulator: TACC's Abaco actors service, reproduced on one machine."""
 from typing import Any
 
+# The one place the version is written: pyproject.toml reads it (tool.setuptools.dynamic),
+# `abaco-emulator --version` prints it.
+__version__ = "0.1.0"
+
 from .agave import agave_client, patch_agavepy
 from .attrdict import AttrDict
 from .auth import tapis_token
@@ -11,7 +15,7 @@ from .errors import (AbacoError, BadRequest, DockerUnavailable, EmulatorError, E
 __all__ = [
     "AbacoEmulator", "UserView", "AttrDict", "EmulatorError", "AbacoError", "BadRequest", "NotFound",
     "PermissionDenied", "DockerUnavailable", "ImageUnavailable", "ExecutionTimeout",
-    "agave_client", "patch_agavepy", "serve", "tapis_token", "tapis_client",
+    "agave_client", "patch_agavepy", "serve", "tapis_token", "tapis_client", "__version__",
 ]
 
 

@@ -314,6 +314,14 @@ class ActorsClient(_Facade):
         return self._perform("getExecutionLogs", nonce, {"actor_id": actorId, "execution_id": executionId},
                              params=_sent(limit=limit, skip=skip, q=q))
 
+    @_agavepy_method
+    def getLiveLogs(self, actorId: str, executionId: str, offset: int | None = None,
+                    nonce: str | None = None) -> AttrDict:
+        """Emulator-only (agavepy has no such call): what an execution has written so far
+        (after `offset` characters), its status and whether it ended; what `logs --follow` streams."""
+        return self._perform("getLiveLogs", nonce, {"actor_id": actorId, "execution_id": executionId},
+                             params=_sent(offset=offset))
+
 
 class ConfigsClient(_Facade):
     """`ag.configs`: Abaco's actor configs, in process. agavepy 0.9.5 has no configs

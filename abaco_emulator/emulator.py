@@ -6,6 +6,7 @@ import weakref
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from .advice import PYTHON, Advice
 from .attrdict import AttrDict
 from .auth import DEFAULT_TAPIS_TENANT, DEFAULT_TENANT, Caller, TokenRegistry, internal_role, with_user_roles
 from .client import ActorsClient, ConfigsClient
@@ -35,15 +36,15 @@ def _close_open_emulators() -> None:
 
 
 def make_runner(runner: str | Runner, *, pull: str, uid: int | None, network_mode: str,
-                docker_client: Any = None) -> Runner:
+                docker_client: Any = None, advice: Advice = PYTHON) -> Runner:
     """The runner an emulator was asked for by name (or the instance it was given)."""
     if isinstance(runner, Runner):
         return runner
     if runner == "local":
-        return LocalRunner()
+        return LocalRunner(advice)
     if runner == "docker":
         from .runners.docker import DockerRunner  # imported late: the local runner needs no Docker
-        return DockerRunner(pull=pull, uid=uid, network_mode=network_mode, client=docker_client)
+        return DockerRunner(pull=pull, uid=uid, network_mode=network_mode, client=docker_client, advice=advice)
     raise ValueError(f"unknown runner {runner!r}: use 'docker' or 'local'")
 
 
@@ -121,7 +122,7 @@ class AbacoEmulator(_View):
                  docker_client: Any = None, config_key: str | bytes | None = None,
                  user_roles: Mapping[str, Iterable[str]] | None = None,
                  tapis_tenant: str = DEFAULT_TAPIS_TENANT, v3_case: str = "snake",
-                 tapis_passwords: Mapping[str, str] | None = None) -> None:
+                 tapis_passwords: Mapping[str, str] | None = None, advice: str = "python") -> None:
         if isinstance(user_roles, (str, bytes)) or any(isinstance(r, str) for r in (user_roles or {}).values()):
             raise ValueError("user_roles maps each user to a list of roles: {'alice': ['abaco_admin']}")
         self.user_roles = {user: frozenset(internal_role(r) for r in roles)
@@ -135,8 +136,9 @@ class AbacoEmulator(_View):
         self._emulator = self
         self._closed = False
         self.shutdown_grace = shutdown_grace
+        # `advice`: whose words errors use to say what to do ("python", "cli", "pytest": advice.py)
         self.runner = make_runner(runner, pull=pull, uid=uid, network_mode=network_mode,
-                                  docker_client=docker_client)
+                                  docker_client=docker_client, advice=Advice(advice))
         self.store = Store(db_path)
         try:
             sealer = sealer_for(db_path, config_key)

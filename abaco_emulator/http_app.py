@@ -4,9 +4,9 @@ One view serves every operation: it reads the request (path, query, body,
 credentials) into the arguments of `ActorsService.perform` and renders the result
 through the dialect. Every rule lives in the service and every shape in the dialect.
 Every answer is JSON with the envelope, except the raw bytes of `.../results` and of a
-synchronous message, and no input produces an HTML page: wrong routes and methods get
-Abaco's 405 envelope, oversized bodies 413, undecodable bodies 400, and only a bug of
-the emulator itself a 500 envelope. CORS headers are flask-cors's, as on Abaco.
+synchronous message, and the dashboard at `/` (dashboard.py); no input produces an HTML
+page: wrong routes and methods get Abaco's 405 envelope, oversized bodies 413,
+undecodable bodies 400, and only a bug of the emulator itself a 500 envelope. CORS headers are flask-cors's, as on Abaco.
 
 Routes are registered under each prefix of each dialect: Abaco v2's (`/actors/v2`, the
 public form, and `/actors`, the form Abaco's own test suite calls) and Tapis v3's
@@ -26,6 +26,7 @@ from flask import Flask, Response, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
+from . import dashboard
 from .auth import Caller, identify, identify_callback, identify_tapis, with_user_roles
 from .contract import RESERVED_QUERY_PARAMETERS, message_from_request
 from .dialects import Dialect
@@ -217,6 +218,8 @@ def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_B
             app.add_url_rule(EMULATOR_PREFIX + werkzeug_path(op.path), endpoint=f"emulator_{op.name}",
                              view_func=endpoint(v2, op, False), methods=[op.method])
     register_tapis_services(app, emulator)
+
+    dashboard.register(app, emulator)  # `/`: the live dashboard (dashboard.py)
 
     @app.errorhandler(AbacoError)
     def abaco_error(error: AbacoError) -> Response:

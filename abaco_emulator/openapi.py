@@ -130,7 +130,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Clock": {"type": "object", "required": ["now", "offset_seconds", "real_now"],
               "properties": {"now": _TIME, "offset_seconds": {"type": "number"}, "real_now": _TIME}},
     "LiveLogs": {"type": "object", "required": ["logs", "status", "finished"],
-                 "properties": {"logs": _STRING, "status": _STRING, "finished": {"type": "boolean"}}},
+                 "properties": {"logs": _STRING, "status": _STRING, "finished": {"type": "boolean"},
+                                "offset": {"type": "integer"}, "length": {"type": "integer"}}},
+    "Overview": {"type": "object"},  # the emulator's own paged views (overview.py); not in Abaco's document
     "SearchResult": {
         "type": "object", "required": ["_metadata", "search"],
         "properties": {
@@ -223,7 +225,7 @@ _RESULT_SCHEMAS: dict[str, Any] = {
     "execution": "Execution", "executions": "ExecutionsSummary", "logs": "Logs", "messages": "MessagesCount",
     "message_sent": "MessageSent", "purged": "MailboxPurged", "state": "State", "permissions": "Permissions",
     "search": "SearchResult", "none": None, "raw": "raw", "document": "document", "live_logs": "LiveLogs",
-    "clock": "Clock",
+    "clock": "Clock", "overview": "Overview",
     "utilization": "Utilization", "admin": "AdminAnswer", "config": "ActorConfig",
     "configs": ("array", "ActorConfig"),
 }

@@ -198,7 +198,20 @@ OPERATIONS: tuple[Operation, ...] = (
               target="actor", level=READ),
     Operation("getLiveLogs", "GET", "/actors/{actor_id}/executions/{execution_id}/logs", "get_live_logs",
               "Emulator-only: what an execution has written so far, while it runs (Abaco shows logs once "
-              "it ends), with its status", "live_logs", target="actor", level=READ, emulator_only=True),
+              "it ends), with its status; ?offset=N: only what follows the first N characters", "live_logs",
+              target="actor", level=READ, query=("params",), emulator_only=True),
+    Operation("overviewActors", "GET", "/actors", "overview_actors",
+              "Emulator-only: one page of the actors, newest first, with workers, mailbox and last execution "
+              "(skip, limit, owner, status, search)", "overview", query=("params",), emulator_only=True),
+    Operation("overviewExecutions", "GET", "/actors/{actor_id}/executions", "overview_executions",
+              "Emulator-only: one page of an actor's executions, newest first (skip, limit, status)", "overview",
+              target="actor", level=READ, query=("params",), emulator_only=True),
+    Operation("overviewExecution", "GET", "/actors/{actor_id}/executions/{execution_id}", "overview_execution",
+              "Emulator-only: an execution with its timings, unread results and environment", "overview",
+              target="actor", level=READ, emulator_only=True),
+    Operation("peekResult", "GET", "/actors/{actor_id}/executions/{execution_id}/results/{index}", "peek_result",
+              "Emulator-only: an unread result by its place, raw bytes, without popping it", "raw",
+              target="actor", level=READ, emulator_only=True),
     Operation("getClock", "GET", "/clock", "get_clock", "Emulator-only: the emulator's clock (what advanceClock "
               "moved it by)", "clock", emulator_only=True, message="Clock retrieved successfully."),
     Operation("advanceClock", "POST", "/clock", "advance_clock", "Emulator-only: move the emulator's clock "

@@ -110,6 +110,7 @@ def _abaco_docker_client() -> Iterator[Any]:
 
 def _emulator_options(request: pytest.FixtureRequest, options: dict[str, Any]) -> dict[str, Any]:
     options = dict(options)
+    options.setdefault("advice", "pytest")  # errors name the plugin's options, not Python's
     if options.get("runner", "docker") == "docker" and "docker_client" not in options:
         options["docker_client"] = request.getfixturevalue("_abaco_docker_client")
     return options

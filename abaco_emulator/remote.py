@@ -98,6 +98,9 @@ class RemoteActors(_Remote):
     def get(self, actorId: str) -> AttrDict:
         return self._call("get", {"actor_id": actorId})
 
+    def update(self, actorId: str, body: Any = None) -> AttrDict:
+        return self._call("update", {"actor_id": actorId}, data=_json_text(body), content_type="application/json")
+
     def delete(self, actorId: str) -> None:
         self._call("delete", {"actor_id": actorId})
         return None
@@ -125,6 +128,11 @@ class RemoteActors(_Remote):
 
     def getExecutionLogs(self, actorId: str, executionId: str) -> AttrDict:
         return self._call("getExecutionLogs", {"actor_id": actorId, "execution_id": executionId})
+
+    def getLiveLogs(self, actorId: str, executionId: str, offset: int | None = None) -> AttrDict:
+        """The emulator's own route (Abaco has none: there it answers 405)."""
+        return self._call("getLiveLogs", {"actor_id": actorId, "execution_id": executionId},
+                          params={"offset": offset})
 
     # -- the emulator's clock (emulator only) ------------------------------------------
     def getClock(self) -> AttrDict:

@@ -18,7 +18,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any, Mapping, NamedTuple, TypeVar
 
-from . import models
+from . import models, overview
 from .auth import DEFAULT_TENANT, Caller
 from .configs import ConfigsService
 from .contract import Message
@@ -624,16 +624,33 @@ class ActorsService:
         return {"logs": logs["logs"] if logs else "", "actor_id": execution["actor_id"],
                 "execution_id": execution_id, "executor": execution["executor"]}
 
-    def get_live_logs(self, access: Access, execution_id: str) -> dict[str, Any]:
+    def get_live_logs(self, access: Access, execution_id: str,
+                      params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The logs so far of a running execution (its stored logs once it ended), its status,
-        and whether it ended: what `logs --follow` and the dashboard follow."""
+        and whether it ended: what `logs --follow` and the dashboard follow. With `offset`,
+        only the text after that many characters (see overview.log_tail)."""
         execution = self._execution(access.actor, execution_id)
         live = self.engine.live_logs(execution_id)  # read after the status: then "finished" is never early
         if live is None:  # not running: it ended (its logs are stored with its status) or has not started
             execution = self._execution(access.actor, execution_id)
             stored = self.store.logs.get(execution_id)
             live = stored["logs"] if stored else ""
-        return {"logs": live, "status": execution["status"], "finished": execution["status"] in models.FINISHED}
+        return {**overview.log_tail(live, params or {}), "status": execution["status"],
+                "finished": execution["status"] in models.FINISHED}
+
+    # -- the emulator's own paged views (the dashboard's; see overview.py) -------------
+    def overview_actors(self, access: Access, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return overview.actors_page(self, access, params or {})
+
+    def overview_executions(self, access: Access, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return overview.executions_page(self, access, params or {})
+
+    def overview_execution(self, access: Access, execution_id: str) -> dict[str, Any]:
+        return overview.execution_detail(self, access, self._execution(access.actor, execution_id))
+
+    def peek_result(self, access: Access, execution_id: str, index: str) -> bytes:
+        self._execution(access.actor, execution_id)
+        return overview.result_item(self, execution_id, index)
 
     def pop_result(self, access: Access, execution_id: str) -> bytes:
         """The oldest result the execution sent that was not read yet (b"" when none)."""

@@ -9,6 +9,7 @@ from typing import Any
 from ..models import FINISHED
 from . import waits
 from .output import cell, print_json, print_record
+from .progress import StatusLine
 from .target import Actors, CommandError, UsageError, add_target_arguments, describe, everyday, key_values, option
 
 
@@ -89,9 +90,13 @@ def _wait_for_execution(actors: Actors, actor_id: str, execution_id: str, timeou
     def finished() -> dict[str, Any] | None:
         nonlocal last
         last = actors.getExecution(actorId=actor_id, executionId=execution_id)
-        return last if last.get("status") in FINISHED else None
+        if last.get("status") in FINISHED:
+            return last
+        status.show(f"execution {execution_id} is {last.get('status')}")
+        return None
 
-    execution = waits.until(finished, timeout)
+    with StatusLine() as status:
+        execution = waits.until(finished, timeout)
     if execution is None:
         reason = f"execution {execution_id} is still {last.get('status')} after {timeout:g} s"
         actor = actors.get(actorId=actor_id)

@@ -4,21 +4,42 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..auth import DEFAULT_TAPIS_TENANT, DEFAULT_TENANT
 
+if TYPE_CHECKING:
+    from ..server import EmulatorServer
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+
+def port_number(text: str) -> int:
+    """A TCP port: 1-65535, or 0 for a free one (argparse's type: a bad one is a usage error)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected a number from 1 to 65535, "
+                                         "or 0 for a free one") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {port}: expected a number from 1 to 65535, "
+                                         "or 0 for a free one")
+    return port
+
+
+def add_arguments(parser: argparse.ArgumentParser, default_port: int = 5000) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback)")
-    parser.add_argument("--port", type=int, default=5000, help="port to listen on, 0 for a free one (default: 5000)")
+    parser.add_argument("--port", type=port_number, default=default_port,
+                        help=f"port to listen on, 0 for a free one (default: {default_port})")
     parser.add_argument("--db", metavar="FILE", default=None,
                         help="TinyDB JSON file to persist to (default: in memory)")
     parser.add_argument("--runner", choices=("docker", "local"), default="docker",
                         help="how executions run (default: docker)")
+    parser.add_argument("--local-command", action="append", default=[], metavar="IMAGE=COMMAND",
+                        help="with --runner local: run actors of IMAGE as this shell-split command "
+                             "(e.g. 'hello:1=python3 hello.py'); repeatable")
     parser.add_argument("--pull", choices=("never", "missing", "always"), default="never",
                         help="image pull policy of the docker runner (default: never)")
     parser.add_argument("--user", default="testuser",
@@ -60,13 +81,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="WARNING", help="logging level (default: WARNING)")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Serve until SIGINT or SIGTERM, then stop the emulator and every container it started."""
-    from ..errors import EmulatorError
+class StartFailed(Exception):
+    """What stopped a server from starting, with the exit status to give (2: the command line)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def local_commands(specs: list[str], runner: str) -> dict[str, list[str]]:
+    """`IMAGE=COMMAND` strings (--local-command) as image -> argv; StartFailed for a bad one."""
+    commands: dict[str, list[str]] = {}
+    for spec in specs:
+        image, sep, command = spec.partition("=")
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            raise StartFailed(f"invalid --local-command {spec!r}: {exc}", 2) from None
+        if not sep or not image.strip() or not argv:
+            raise StartFailed(f"invalid --local-command {spec!r}: expected IMAGE=COMMAND", 2)
+        commands[image.strip()] = argv
+    if commands and runner != "local":
+        raise StartFailed("--local-command needs --runner local", 2)
+    return commands
+
+
+def start_server(args: argparse.Namespace) -> tuple["EmulatorServer", dict[str, str]]:
+    """The server the serve options describe, started, and its configured tokens; StartFailed
+    (its message and exit status) for what prevents it. Shared by `serve` and `exec`."""
     from ..auth import expand_role, parse_user_roles
+    from ..errors import EmulatorError
     from ..server import serve, user_tokens
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         tokens = user_tokens(args.token)
         user_roles: dict[str, set[str]] = {}
@@ -74,8 +120,27 @@ def run(args: argparse.Namespace) -> int:
             user, roles = parse_user_roles(spec)
             user_roles.setdefault(user, set()).update(roles)
     except ValueError as exc:
-        print(f"abaco-emulator serve: {exc}", file=sys.stderr)
-        return 2
+        raise StartFailed(str(exc), 2) from None
+    commands = local_commands(args.local_command, args.runner)
+    try:
+        server = serve(host=args.host, port=args.port, tokens=tokens, allow_remote=args.allow_remote,
+                       db_path=args.db, runner=args.runner, pull=args.pull, user=args.user,
+                       roles=[expand_role(r) for r in args.role], tenant=args.tenant,
+                       allow_privileged=args.allow_privileged, allow_remote_webhooks=args.allow_remote_webhooks,
+                       shutdown_grace=args.shutdown_grace, config_key=args.config_key, user_roles=user_roles,
+                       tapis_tenant=args.tapis_tenant, v3_case=args.v3_case, advice="cli",
+                       **{name: value for name, value in (("log_ex", args.log_ex), ("log_ex_limit", args.log_ex_limit))
+                          if value is not None})
+    except (OSError, ValueError, EmulatorError) as exc:  # EmulatorError: a damaged --db file, no Docker
+        raise StartFailed(str(exc), 1) from None
+    for image, command in commands.items():
+        server.emulator.register_image(image, command=command)
+    return server, tokens
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM, then stop the emulator and every container it started."""
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     hurry: list[Callable[[], None]] = []  # what a second signal does: stop waiting for running executions
 
@@ -87,19 +152,12 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server = serve(host=args.host, port=args.port, tokens=tokens, allow_remote=args.allow_remote,
-                       db_path=args.db, runner=args.runner, pull=args.pull, user=args.user,
-                       roles=[expand_role(r) for r in args.role], tenant=args.tenant,
-                       allow_privileged=args.allow_privileged, allow_remote_webhooks=args.allow_remote_webhooks,
-                       shutdown_grace=args.shutdown_grace, config_key=args.config_key, user_roles=user_roles,
-                       tapis_tenant=args.tapis_tenant, v3_case=args.v3_case,
-                       **{name: value for name, value in (("log_ex", args.log_ex), ("log_ex_limit", args.log_ex_limit))
-                          if value is not None})
-    except (OSError, ValueError, EmulatorError) as exc:  # EmulatorError: a damaged --db file, no Docker
+        server, tokens = start_server(args)
+    except StartFailed as exc:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         print(f"abaco-emulator serve: {exc}", file=sys.stderr)
-        return 1
+        return exc.status
     hurry.append(server.emulator.engine.hurry)
     try:
         mode = (f"tokens required ({len(tokens)} configured)" if tokens
@@ -107,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"abaco-emulator: the Abaco actors API v2 at {server.url}/actors/v2", flush=True)
         print(f"  runner: {args.runner}; store: {args.db or 'in memory'}; users: {mode}", flush=True)
         print(f"  and the Tapis v3 actors API at {server.url}/v3/actors (tenant {args.tapis_tenant})", flush=True)
+        print(f"  dashboard: {server.url}/", flush=True)
         print(f"  try: curl {server.url}/actors/v2", flush=True)
         print(f"ready: {server.url} (Ctrl-C or SIGTERM to stop)", flush=True)
         while not stop.wait(0.5):

@@ -67,6 +67,7 @@ class Actors(Protocol):
     def list(self) -> list[AttrDict]: ...
     def add(self, body: Any = ...) -> AttrDict: ...
     def get(self, actorId: str) -> AttrDict: ...
+    def update(self, actorId: str, body: Any = ...) -> AttrDict: ...
     def delete(self, actorId: str) -> None: ...
     def sendMessage(self, actorId: str, body: Any = ..., environment: dict[str, Any] | None = ...) -> AttrDict: ...
     def sendBinaryMessage(self, actorId: str, message: bytes = ...,
@@ -169,7 +170,7 @@ def _open_database(args: argparse.Namespace, db: str) -> Target:
     for image, command in commands.items():
         if not command:
             raise UsageError(f"invalid --local-command for {image}: the command is empty")
-    emulator = AbacoEmulator(db_path=db, runner=runner)  # StoreLocked while a server has it open
+    emulator = AbacoEmulator(db_path=db, runner=runner, advice="cli")  # StoreLocked while a server has it open
     try:
         for image, command in commands.items():
             emulator.register_image(image, command=command)
@@ -278,12 +279,11 @@ def on_target(run: Callable[[argparse.Namespace, Target], int]) -> Callable[[arg
         except requests.RequestException as exc:
             print(f"{name}: the request failed: {exc}", file=sys.stderr)
             return 1
-        except EmulatorError as exc:  # a damaged database file, no Docker engine, ...
-            from ..errors import DockerUnavailable
-
-            hint = " Here: add --runner local to --db." if isinstance(exc, DockerUnavailable) else ""
-            print(f"{name}: {exc}{hint}", file=sys.stderr)
+        except EmulatorError as exc:  # a damaged database file, no Docker engine (its advice is the CLI's), ...
+            print(f"{name}: {exc}", file=sys.stderr)
             return 1
+        except BrokenPipeError:  # stdout closed (`| head`): cli.main ends quietly
+            raise
         except OSError as exc:  # e.g. a database file that cannot be written
             where = f" {exc.filename}" if exc.filename else ""
             print(f"{name}: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)

@@ -239,7 +239,8 @@ def renderers_for(wire: Wire, **overrides: Callable[..., Any]) -> dict[str, Call
     chosen = {**_RENDERERS, **overrides}
     out: dict[str, Callable[[Any, str], Any]] = {kind: functools.partial(render, wire=wire)
                                                  for kind, render in chosen.items()}
-    out.update(dict.fromkeys(("state", "permissions", "none", "raw", "document", "live_logs", "clock"), unchanged))
+    out.update(dict.fromkeys(("state", "permissions", "none", "raw", "document", "live_logs", "clock",
+                              "overview"), unchanged))
     return out
 
 

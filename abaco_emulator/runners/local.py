@@ -29,6 +29,7 @@ from io import BufferedIOBase
 from typing import IO, Any, Callable, Sequence, cast
 
 from ..agave import BINARY_DATA_VARIABLE, RESULTS_SOCKET_VARIABLE
+from ..advice import PYTHON, Advice
 from ..attrdict import AttrDict
 from ..errors import ImageUnavailable, RunnerFailure
 from ..waiting import Deadline
@@ -151,7 +152,8 @@ class LocalRunner(Runner):
 
     name = "local"
 
-    def __init__(self) -> None:
+    def __init__(self, advice: Advice = PYTHON) -> None:
+        self.advice = advice
         self._images: dict[str, _Image] = {}
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
@@ -170,9 +172,8 @@ class LocalRunner(Runner):
     def prepare(self, image: str) -> None:
         if image not in self._images:
             raise ImageUnavailable(
-                f"Image {image} is not registered with the local runner: call "
-                f"register_image({image!r}, handler) or register_image({image!r}, command=[...]) "
-                "and update the actor.")
+                f"Image {image} is not registered with the local runner: "
+                f"{self.advice.say('register_image', image=image)} and update the actor.")
 
     def run(self, spec: ExecutionSpec) -> RunOutcome:
         image = self._images.get(spec.image)

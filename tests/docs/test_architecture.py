@@ -15,17 +15,17 @@ PACKAGE = Path(__file__).resolve().parents[2] / "abaco_emulator"
 # Top to bottom; a module may import its own layer and the layers below it.
 LAYERS: list[tuple[str, set[str]]] = [
     ("transports", {"__init__", "__main__", "cli", "pytest_plugin", "server", "http_server", "http_app", "client",
-                    "remote",
-                    "openapi", "demo", "emulator", "table", "tapis_services", "tapipy_client"}),
+                    "remote", "openapi", "demo", "emulator", "table", "tapis_services", "tapipy_client",
+                    "dashboard"}),
     ("dialects", {"dialects", "forms"}),
     ("operations", {"operations"}),
-    ("service", {"service", "configs", "events", "scheduler"}),
+    ("service", {"service", "configs", "events", "scheduler", "overview"}),
     ("engine", {"engine"}),
     ("auth", {"auth"}),
     ("runners", {"runners", "contract"}),
     ("store", {"store"}),
     ("records", {"models", "schemas", "query", "cron", "clock"}),
-    ("foundations", {"errors", "keycase", "waiting", "attrdict", "sealing"}),
+    ("foundations", {"errors", "keycase", "waiting", "attrdict", "sealing", "advice"}),
     # Copied alone into actor containers (the runners mount it): it imports nothing of the package.
     ("standalone", {"agave"}),
 ]

@@ -192,7 +192,7 @@ def test_actors_rm_deletes_each_actor_and_reports_the_missing_ones(capsys, serve
 
 def test_actors_without_an_action_is_a_usage_error(capsys):
     status, _, err = run(capsys, "actors")
-    assert status == 2 and "ls, add, show or rm" in err
+    assert status == 2 and "ls, add, update, show or rm" in err
 
 
 # -- send ------------------------------------------------------------------------------
@@ -607,3 +607,154 @@ def test_db_without_a_docker_engine_suggests_the_local_runner(capsys, tmp_path, 
 
     assert status == 1 and out == ""
     assert "no Docker engine answers" in err and "--runner local" in err
+
+
+# -- streaming, never hanging, and the rest of issue 14's CLI -------------------------
+
+def test_logs_follow_prints_lines_while_the_execution_runs(capsys, server, monkeypatch):
+    release = threading.Event()
+
+    def talker(ctx):
+        print("first line", flush=True)
+        release.wait(10)
+        print("last line")
+
+    server.emulator.register_image("test/talker:1", talker)
+    actor_id = add_actor(capsys, server, "--image", "test/talker:1")
+    execution_id = run(capsys, "send", actor_id, "x", "--url", server.url, "-q")[1].strip()
+    seen_while_running = []
+
+    def pause(seconds):
+        out = capsys.readouterr().out
+        if "first line" in out and not release.is_set():
+            seen_while_running.append(out)
+            release.set()
+        elif not release.is_set():
+            threading.Event().wait(seconds)
+        else:
+            seen_while_running.append(out)
+
+    monkeypatch.setattr(waits, "pause", pause)
+    status = cli.main(["logs", actor_id, execution_id, "--url", server.url, "--follow"])
+    rest = capsys.readouterr()
+
+    assert status == 0, rest.err
+    assert seen_while_running[0] == "first line\n"  # printed before the execution ended
+    assert "".join(seen_while_running[1:]) + rest.out == "last line\n"
+
+
+def test_logs_follow_ends_saying_why_when_the_actor_is_in_error(capsys, server):
+    status, out, err = run(capsys, "actors", "add", "--url", server.url, "--image", "test/unregistered:1",
+                           "--wait", "-q")
+    actor_id = out.strip()
+    assert status == 1 and "ERROR" in err
+    execution_id = run(capsys, "send", actor_id, "x", "--url", server.url, "-q")[1].strip()
+
+    status, out, err = run(capsys, "logs", actor_id, execution_id, "--url", server.url, "--follow",
+                           "--timeout", "30")
+
+    assert status == 1 and out == ""
+    assert f"actor {actor_id} is in ERROR" in err and "SUBMITTED" in err and "will not run" in err
+
+
+def test_logs_follow_timeout_gives_up_with_status_1(capsys, server):
+    release = threading.Event()
+    server.emulator.register_image("test/stuck:1", lambda ctx: release.wait(20))
+    actor_id = add_actor(capsys, server, "--image", "test/stuck:1")
+    execution_id = run(capsys, "send", actor_id, "x", "--url", server.url, "-q")[1].strip()
+    try:
+        status, _, err = run(capsys, "logs", actor_id, execution_id, "--url", server.url, "--follow",
+                             "--timeout", "0.5")
+    finally:
+        release.set()
+    assert status == 1 and "gave up after 0.5 s" in err
+    assert run(capsys, "logs", actor_id, execution_id, "--url", server.url, "--timeout", "1")[0] == 2
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["logs", actor_id, execution_id, "--url", server.url, "--follow", "--timeout", "-3"])
+    assert exit_.value.code == 2 and "above 0" in capsys.readouterr().err
+
+
+def test_version_is_the_packages(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"abaco-emulator {abaco_emulator.__version__}\n"
+
+
+def test_actors_update_changes_what_the_flags_say_and_keeps_the_rest(capsys, server):
+    actor_id = add_actor(capsys, server, "--image", "test/echo:1", "--name", "greeter", "--env", "GREETING=hi")
+
+    status, out, err = run(capsys, "actors", "update", actor_id, "--url", server.url, "--image", "test/fail:1",
+                           "--env", "EXTRA=1", "--json")
+
+    assert status == 0, err
+    updated = json.loads(out)
+    assert updated["image"] == "test/fail:1" and updated["name"] == "greeter"
+    assert updated["defaultEnvironment"] == {"GREETING": "hi", "EXTRA": "1"}
+    status, _, err = run(capsys, "actors", "update", "NoSuchActor12", "--url", server.url, "--image", "x:1")
+    assert status == 1 and "NoSuchActor12" in err
+
+
+class ClosedPipe(io.StringIO):
+    """A stdout whose reader has gone (`abaco-emulator actors ls | head -1`)."""
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize("argv", [["actors", "ls"], ["actors", "ls", "--json"], ["executions", "ACTOR"]])
+def test_a_closed_pipe_ends_quietly_with_status_0(capsys, server, monkeypatch, argv):
+    actor_id = add_actor(capsys, server, "--image", "test/echo:1")
+    argv = [actor_id if a == "ACTOR" else a for a in argv]
+    monkeypatch.setattr("sys.stdout", ClosedPipe())
+
+    status = cli.main([*argv, "--url", server.url])
+
+    assert status == 0
+    assert capsys.readouterr().err == ""
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_waits_show_a_status_line_on_a_terminal_and_nothing_when_piped(capsys, server, monkeypatch):
+    release = threading.Event()
+    server.emulator.register_image("test/slow:1", lambda ctx: release.wait(10))
+    actor_id = add_actor(capsys, server, "--image", "test/slow:1")
+    polls = []
+
+    def pause(seconds):
+        polls.append(seconds)
+        if len(polls) > 2:
+            release.set()
+        threading.Event().wait(0.05)
+
+    monkeypatch.setattr(waits, "pause", pause)
+    terminal_out, terminal_err = Terminal(), Terminal()
+    monkeypatch.setattr("sys.stdout", terminal_out)
+    monkeypatch.setattr("sys.stderr", terminal_err)
+    assert cli.main(["send", actor_id, "x", "--url", server.url, "--wait"]) == 0
+    shown = terminal_err.getvalue()
+    assert "\r\x1b[K| execution " in shown and " is RUNNING (" in shown
+    assert shown.endswith("\r\x1b[K")  # erased once the wait is over
+    assert "COMPLETE" in terminal_out.getvalue() and "\r" not in terminal_out.getvalue()
+
+    monkeypatch.undo()
+    release.clear()
+    polls.clear()
+    monkeypatch.setattr(waits, "pause", pause)
+    status, out, err = run(capsys, "send", actor_id, "x", "--url", server.url, "--wait")
+    assert status == 0 and err == "" and "\r" not in out  # piped: nothing extra
+
+
+def test_advice_in_errors_names_the_cli_flags(capsys, tmp_path, monkeypatch):
+    status, out, _ = run(capsys, "actors", "add", "--db", tmp_path / "abaco.json", "--runner", "local",
+                         "--image", "unknown/image:1", "--wait")
+    assert status == 1
+    assert "--local-command 'unknown/image:1=COMMAND'" in out and "register_image" not in out
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    status, _, err = run(capsys, "actors", "ls", "--db", tmp_path / "other.json")
+    assert status == 1 and "use --runner local" in err and "AbacoEmulator(" not in err

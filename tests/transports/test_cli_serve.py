@@ -159,6 +159,8 @@ def test_serve_refuses_a_config_key_that_is_no_fernet_key(capsys):
     assert main(["serve", "--runner", "local", "--port", "0", "--config-key", "too-short"]) == 1
     err = capsys.readouterr().err
     assert "Fernet key" in err and "too-short" not in err
+
+
 def test_serve_user_role_tapis_tenant_and_v3_case_flags_reach_both_apis():
     from abaco_emulator import tapis_token
 
@@ -185,3 +187,35 @@ def test_serve_user_role_tapis_tenant_and_v3_case_flags_reach_both_apis():
 def test_serve_rejects_a_malformed_user_role(capsys):
     assert main(["serve", "--user-role", "nobody", "--runner", "local", "--port", "0"]) == 2
     assert "USER=ROLE" in capsys.readouterr().err
+
+
+def test_serve_local_command_runs_actors_of_that_image(tmp_path):
+    command = f"{sys.executable} -c 'import os; print(\"hi\", os.environ[\"MSG\"])'"
+    process, url, lines = start("--port", "0", "--runner", "local", "--local-command", f"hello:1={command}")
+    assert f"  dashboard: {url}/\n" in lines
+    try:
+        actor = requests.post(url + "/actors/v2", json={"image": "hello:1"}, timeout=10).json()["result"]
+        answer = requests.post(f"{url}/actors/v2/{actor['id']}/messages", data={"message": "there"},
+                               params={"_abaco_synchronous": "true"}, timeout=30)
+        assert answer.status_code == 200 and answer.text == "hi there\n"
+    finally:
+        code, out, err = stop(process, signal.SIGTERM)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--local-command", "hello:1=echo"], "--local-command needs --runner local"),
+    (["--runner", "local", "--local-command", "no-equals"], "expected IMAGE=COMMAND"),
+    (["--runner", "local", "--local-command", "img='unclosed"], "invalid --local-command"),
+])
+def test_serve_refuses_a_bad_local_command(capsys, flags, message):
+    assert main(["serve", "--port", "0", *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536", "http"])
+def test_serve_refuses_a_port_out_of_range(capsys, port):
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--runner", "local", "--port", port])
+    assert exit_.value.code == 2
+    assert "expected a number from 1 to 65535, or 0 for a free one" in capsys.readouterr().err

@@ -119,7 +119,8 @@ def test_errors_of_the_service_keep_their_status(server, url):
 # -- 405, 413, bad bodies, never HTML --------------------------------------------------
 
 @pytest.mark.parametrize("method, path", [
-    ("GET", "/"), ("GET", "/nothing/here"), ("PATCH", "/actors/v2"), ("DELETE", "/actors/v2"),
+    ("POST", "/"), ("GET", "/nothing/here"), ("GET", "/dashboard/nothing.js"),
+    ("PATCH", "/actors/v2"), ("DELETE", "/actors/v2"),
     ("DELETE", "/actors/v2/aliases"), ("POST", "/actors/v2/ABC/executions/E"), ("PUT", "/actors/v2/ABC/state"),
     ("GET", "/actors/v2/ABC/executions/E/nothing"), ("POST", "/actors/ABC/executions/E/results"),
     ("GET", "/actors/v2/ABC/messages/extra"), ("DELETE", "/actors/v2/search"), ("PUT", "/actors/aliases"),

@@ -125,7 +125,7 @@ def test_the_docker_runner_without_an_engine_fails_saying_how_to_start_one(pytes
     pytester.makepyfile(test_unmarked="def test_docker(abaco):\n    pass\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*DockerUnavailable*dockerd*runner='local'*"])
+    result.stdout.fnmatch_lines(["*DockerUnavailable*dockerd*--abaco-runner local*"])
 
 
 def test_an_error_in_a_worker_thread_fails_the_test_that_caused_it(pytester):

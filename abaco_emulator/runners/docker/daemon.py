@@ -8,28 +8,32 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ...advice import PYTHON, Advice
 from ...errors import DockerUnavailable
 
-HOW_TO_START_DOCKER = (
-    "Start a Docker engine: as root run `dockerd --bridge=none --iptables=false --ip6tables=false &` "
-    "(Debian package docker.io), or start Docker Desktop; set DOCKER_HOST if it listens elsewhere. "
-    "Without Docker, use AbacoEmulator(runner='local').")
+
+def how_to_start_docker(advice: Advice = PYTHON) -> str:
+    """How to get an engine, or do without one, in the words of the user's context."""
+    return ("Start a Docker engine: as root run `dockerd --bridge=none --iptables=false --ip6tables=false &` "
+            "(Debian package docker.io), or start Docker Desktop; set DOCKER_HOST if it listens elsewhere. "
+            f"Without Docker, {advice.say('local_runner')}.")
+
 
 _docker_problems: list[str | None] = []  # docker_problem()'s one answer in this process
 
 
-def connect(timeout: float = 30.0) -> Any:
+def connect(timeout: float = 30.0, advice: Advice = PYTHON) -> Any:
     """A Docker SDK client of the engine (DOCKER_HOST or the local socket), pinged."""
-    client = _client(timeout)
+    client = _client(timeout, advice)
     try:
-        ping(client)
+        ping(client, advice)
     except DockerUnavailable:
         client.close()
         raise
     return client
 
 
-def _client(timeout: float) -> Any:
+def _client(timeout: float, advice: Advice) -> Any:
     try:
         import docker
     except ImportError as exc:  # a declared dependency, but say so clearly
@@ -40,16 +44,17 @@ def _client(timeout: float) -> Any:
         return docker.from_env(timeout=timeout, max_pool_size=64)
     except Exception as exc:
         where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-        raise DockerUnavailable(f"no Docker engine answers at {where} ({exc}). {HOW_TO_START_DOCKER}") from exc
+        raise DockerUnavailable(f"no Docker engine answers at {where} ({exc}). {how_to_start_docker(advice)}") \
+            from exc
 
 
-def ping(client: Any) -> None:
+def ping(client: Any, advice: Advice = PYTHON) -> None:
     """Raise DockerUnavailable, saying where and how to start an engine, unless `client`'s answers."""
     try:
         client.ping()
     except Exception as exc:
         raise DockerUnavailable(f"no Docker engine answers at {address(client)} ({type(exc).__name__}: {exc}). "
-                                f"{HOW_TO_START_DOCKER}") from exc
+                                f"{how_to_start_docker(advice)}") from exc
 
 
 def address(client: Any) -> str:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...advice import PYTHON, Advice
 from ...errors import DockerUnavailable, ImageUnavailable
 
 
 class ImagePolicy:
     """Prepares images under one pull policy, and knows each image's own PYTHONPATH."""
 
-    def __init__(self, client: Any, pull: str) -> None:
+    def __init__(self, client: Any, pull: str, advice: Advice = PYTHON) -> None:
         self._client = client
         self.pull = pull
+        self.advice = advice
         self._image_env: dict[str, list[str]] = {}
 
     def prepare(self, image: str) -> None:
@@ -44,7 +46,7 @@ class ImagePolicy:
         raise ImageUnavailable(
             f"Image {image} is not present in the local Docker engine and the emulator does not pull "
             f"images (pull='never'). Build it (docker build -t {image} ...) or load it "
-            f"(docker load -i image.tar), or create the emulator with pull='missing'; then update the actor.")
+            f"(docker load -i image.tar), or {self.advice.say('pull_missing')}; then update the actor.")
 
     def pythonpath(self, image: str) -> str:
         """The PYTHONPATH `image` itself sets ("" if none), asked of the engine once."""

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...advice import PYTHON, Advice
 from ...errors import ImageUnavailable, RunnerFailure, RunnerUnavailable
 from ...clock import Clock
 from ...models import PULL_POLICIES
@@ -52,25 +53,26 @@ class DockerRunner(Runner):
     connect = staticmethod(daemon.connect)
 
     def __init__(self, *, pull: str = "never", uid: int | None = None, network_mode: str = "host",
-                 client: Any = None, timeout: float = 30.0) -> None:
+                 client: Any = None, timeout: float = 30.0, advice: Advice = PYTHON) -> None:
         if pull not in PULL_POLICIES:
             raise ValueError(f"pull must be one of {', '.join(PULL_POLICIES)}, not {pull!r}")
         self.pull = pull
         self.uid = uid
         self.network_mode = network_mode
         self.timeout = timeout
+        self.advice = advice
         self.instance = uuid.uuid4().hex
         self._owns_client = client is None
         if client is None:
-            client = daemon.connect(timeout)
+            client = daemon.connect(timeout, advice)
         else:
-            daemon.ping(client)
+            daemon.ping(client, advice)
         self._client = client
         self._running: dict[str, _Running] = {}
         self._stop_requested: set[str] = set()  # force-quits that came before their run()
         self._lock = threading.Lock()
         self._closed = False
-        self._images = ImagePolicy(client, pull)
+        self._images = ImagePolicy(client, pull, advice)
         self._support_dir: str | None = None
         self._containers = LabelledContainers(self, client, self.instance)
 
@@ -122,7 +124,7 @@ class DockerRunner(Runner):
             if running.container is None and not isinstance(exc, docker.errors.DockerException):
                 # The daemon did not answer before anything ran: the message can wait.
                 raise RunnerUnavailable(f"the Docker engine does not answer ({type(exc).__name__}: {exc}). "
-                                        f"{daemon.HOW_TO_START_DOCKER}") from exc
+                                        f"{daemon.how_to_start_docker(self.advice)}") from exc
             raise RunnerFailure(self._failure(spec, exc), logs=log.text()) from exc
         finally:
             running.ended.set()  # ends the helper threads also when the run failed half-way
