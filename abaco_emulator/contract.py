@@ -91,15 +91,16 @@ def message_from_request(content_type: str | None, body: bytes, form_message: st
 
 
 def environment_for(actor: Mapping[str, Any], message: Message, message_environment: Mapping[str, str],
-                    *, execution_id: str, worker_id: str, username: str, api_server: str,
+                    *, execution_id: str, worker_id: str, username: str | None, api_server: str,
                     access_token: str, state: Any, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of one execution; later sources override earlier ones. `extra` is
-    what the worker adds last (`_actor_configs`), as Abaco's execute_actor adds it."""
+    what the worker adds last (`_actor_configs`), as Abaco's execute_actor adds it. An
+    execution for no user (a cron one) has no `_abaco_username`, as on Abaco."""
     env: dict[str, str] = {}
     env.update({str(k): _text(v) for k, v in (actor.get("default_environment") or {}).items()})
     env.update({str(k): _text(v) for k, v in message_environment.items()})
     env.update({
-        "_abaco_username": username,
+        "_abaco_username": username or "",
         "_abaco_api_server": api_server,
         "_abaco_execution_id": execution_id,
         # (agavepy's and tapipy's get_context() read "_abaco_Content-Type", which Abaco
@@ -119,6 +120,8 @@ def environment_for(actor: Mapping[str, Any], message: Message, message_environm
         env["MSG"] = message.text or ""
     else:
         env.pop("MSG", None)
+    if username is None:
+        del env["_abaco_username"]
     return env
 
 

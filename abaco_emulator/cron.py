@@ -65,6 +65,12 @@ def parse_schedule(text: str, now: datetime) -> Schedule:
         raise BadRequest(f"The cron is not in the correct format: {count_text} is not a number") from None
     if unit not in UNITS:
         raise BadRequest(f"{unit} is an invalid unit of time")
+    if count < 1:  # Abaco takes it and its scheduler never gets past the first hour
+        raise BadRequest(f"The cron increment must be a positive number of {unit}, not {count}")
+    try:
+        parse_hour(next_ex) + _increment(text)
+    except (OverflowError, ValueError):
+        raise BadRequest(f"The cron increment {count} {unit} goes past the year 9999") from None
     return Schedule(text, next_ex, count, unit)
 
 

@@ -195,6 +195,10 @@ class Engine:
         self.accepting = True  # False once a shutdown began: senders get 503
         self._hurried = False
         self._interrupted: set[str] = set()  # executions a shutdown stopped: not recorded
+        # Messages stored but not yet queued (`store_message` until `notify`); its own lock,
+        # taken inside store transactions and never while taking another.
+        self._unqueued: set[str] = set()
+        self._unqueued_lock = threading.Lock()
 
     # -- life cycle ------------------------------------------------------------------
     def start(self) -> None:
@@ -303,6 +307,8 @@ class Engine:
 
     def notify(self, actor_id: str, message_id: str) -> None:
         """A stored message is queued for the actor's workers."""
+        with self._unqueued_lock:
+            self._unqueued.discard(message_id)
         with self._lock:
             if actor_id in self._removed:  # deleted since it was stored: delete_actor drops the record
                 return
@@ -336,6 +342,8 @@ class Engine:
             if current is None or current["status"] == models.SHUTTING_DOWN:  # deleted meanwhile
                 raise NotFound(f"No actor found with id: {actor_id}.")
             self.store.executions.insert(execution)
+            with self._unqueued_lock:  # until `notify`: drain() waits for it too
+                self._unqueued.add(execution_id)
             self.store.messages.insert({"id": execution_id, "actor_id": actor_id, "message": message.to_record(),
                                         "environment": {str(k): str(v) for k, v in (environment or {}).items()}})
         return execution_id
@@ -604,7 +612,8 @@ class Engine:
             execution_id=execution["id"], actor_id=actor["id"], worker_id=worker.id, image=actor["image"],
             environment=environment_for(
                 actor, message, record.get("environment") or {}, execution_id=execution["id"],
-                worker_id=worker.id, username=execution["executor"], api_server=self.api_server,
+                worker_id=worker.id, api_server=self.api_server,
+                username=None if execution["executor"] == models.CRON_EXECUTOR else execution["executor"],
                 access_token=token, state=actor.get("state"), extra=self.extra_environment(actor)),
             binary=message.data, max_run_time=self._max_run_time(actor), mem_limit=actor.get("mem_limit"),
             max_cpus=actor.get("max_cpus"), use_container_uid=actor.get("use_container_uid", False),
@@ -714,6 +723,8 @@ class Engine:
                 with self._lock:
                     queued = {a: len(b) for a, b in self._mailboxes.items() if len(b)}
                     running = max(len(self._running), sum(b.in_flight for b in self._mailboxes.values()))
+                with self._unqueued_lock:
+                    running += len(self._unqueued)  # stored, about to be queued (an event's message)
                 if not queued and not running:
                     return
                 if deadline.expired:

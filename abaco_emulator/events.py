@@ -45,7 +45,8 @@ OUTBOX_LIMIT = 10_000  # webhooks waiting to be sent; past it, events wait in th
 
 def loopback_url(url: str) -> bool:
     """Whether `url` is http(s) to a loopback address (an IP literal, or `localhost`):
-    decided without a name lookup, which could itself reach a DNS server elsewhere."""
+    decided without a name lookup, which could itself reach a DNS server elsewhere (so
+    `x.localhost`, which the system resolver may send to DNS, is not one)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -53,7 +54,7 @@ def loopback_url(url: str) -> bool:
         return False
     if parts.scheme not in ("http", "https"):
         return False
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":  # /etc/hosts names it; other names could be looked up elsewhere
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -108,7 +109,7 @@ class EventDispatcher:
         target = self._linked(actor)
         event = self._event(actor, change, target)
         extra = {"_abaco_Content_Type": JSON, "_abaco_username": EVENT_EXECUTOR,
-                 "_abaco_api_server": self.engine.api_server}
+                 "_abaco_api_server": self.engine.shown_api_server}
         if target is not None:
             try:
                 execution_id = self.engine.store_message(target["id"], Message(JSON, text=repr(event), payload=event),

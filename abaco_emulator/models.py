@@ -80,6 +80,9 @@ _LEVELS_BY_NAME = {level.name: level for level in Level}
 _HASHIDS = hashids.Hashids(salt="eJa5wZlEX4eWU")
 
 
+# Who a cron execution runs for: no user (Abaco's CronResource sends no `_abaco_username`).
+CRON_EXECUTOR = "cron"
+
 def new_id() -> str:
     """A new id of an actor, execution, worker or nonce, as Abaco makes them (13 characters)."""
     return str(_HASHIDS.encode(uuid.uuid1().int >> 64))

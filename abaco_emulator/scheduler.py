@@ -31,7 +31,6 @@ from .store import Store
 
 log = logging.getLogger("abaco_emulator.scheduler")
 
-CRON_EXECUTOR = "cron"
 CRON_MESSAGE = "This is your cron execution"
 _CLOCK_RECORD = "clock_offset"
 _MAX_WAIT = 60.0  # seconds: the thread looks again at least this often
@@ -69,7 +68,7 @@ class Scheduler:
         self._check_lock = threading.Lock()     # one check at a time (the thread's, or advance's)
         self._wake = threading.Condition()
         self._closed = False
-        self._poked = False  # something changed since the thread last looked
+        self.waked = False  # something changed since the thread last looked
         self._thread = threading.Thread(target=self._run, name="abaco-scheduler", daemon=True)
 
     def start(self) -> None:
@@ -101,11 +100,12 @@ class Scheduler:
                 if moment is None or moment > target:
                     break
                 self.clock.advance_to(moment)
+                self._keep_offset()  # before what it makes happen: a crash never restarts behind it
                 self._check(moment)
             self.clock.advance_to(target)
-            self._check(target)
             self._keep_offset()
-        self._poke()  # the thread's next wait is shorter now
+            self._check(target)
+        self.wake()  # the thread's next wait is shorter now
         return self.clock.now()
 
     def _keep_offset(self) -> None:
@@ -126,9 +126,9 @@ class Scheduler:
                     moment = self._next_moment(now)
                 wait = _MAX_WAIT if moment is None else min(_MAX_WAIT, (moment - self.clock.now()).total_seconds())
                 with self._wake:
-                    if not self._poked and not self._closed:
+                    if not self.waked and not self._closed:
                         self._wake.wait(max(wait, 0.0))
-                    self._poked = False
+                    self.waked = False
                     if self._closed:
                         return
         except BaseException as exc:  # a bug of the emulator: kept for the test to see
@@ -179,7 +179,7 @@ class Scheduler:
                 return  # deleted, or moved on, since it was listed
             try:
                 next_ex = due(current.get("cron_schedule") or "", current["cron_next_ex"] or "", now)
-            except (BadRequest, ValueError) as exc:
+            except (BadRequest, ValueError, OverflowError) as exc:
                 log.warning("actor %s has a cron schedule the emulator cannot step: %s", actor["id"], exc)
                 return
             if next_ex is None:
@@ -187,7 +187,7 @@ class Scheduler:
             if current.get("cron_on"):
                 try:
                     queued = self.engine.store_message(actor["id"], Message(STR, text=CRON_MESSAGE),
-                                                       CRON_EXECUTOR)
+                                                       models.CRON_EXECUTOR)
                 except AbacoError:  # being deleted
                     return
             self.store.actors.update(actor["id"], {"cron_next_ex": next_ex})
@@ -196,11 +196,7 @@ class Scheduler:
 
     # -- what the engine records ----------------------------------------------------------
     def _on_event(self, change: EngineEvent) -> None:
-        """Inside the transaction that writes an execution's logs: stamp their expiry. An
-        actor (re)registered may have a schedule due now: the thread looks at once."""
-        if change.type == "ACTOR_SUBMITTED":
-            self.store.after_commit(self._poke)
-            return
+        """Inside the transaction that writes an execution's logs: stamp their expiry."""
         if change.type != "EXECUTION_COMPLETE" or change.execution_id is None:
             return
         actor = self.store.actors.get(change.actor_id)
@@ -213,11 +209,12 @@ class Scheduler:
         self.store.logs.update(change.execution_id, {"expires_at": expires_at})
         with self._expiries_lock:
             heapq.heappush(self._expiries, (expires_at, change.execution_id))
-        self.store.after_commit(self._poke)
+        self.store.after_commit(self.wake)
 
-    def _poke(self) -> None:
+    def wake(self) -> None:
+        """Look again at once: a schedule was registered or changed, or a log stamped."""
         with self._wake:
-            self._poked = True
+            self.waked = True
             self._wake.notify_all()
 
     def _expire_logs(self, now: float) -> None:

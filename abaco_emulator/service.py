@@ -239,6 +239,8 @@ class ActorsService:
             self.store.count_up("actors_registered")
         answer: ActorRecord = dict(record)  # type: ignore[assignment]  # as registered: SUBMITTED
         self.engine.start_actor(actor_id)
+        if record.get("cron_schedule"):
+            self.scheduler.wake()  # a schedule from `now` runs within the hour it starts, not a minute later
         return answer
 
     def _actor_fields(self, caller: Caller, body: dict[str, Any], existing: ActorRecord | None) -> dict[str, Any]:
@@ -326,6 +328,8 @@ class ActorsService:
             self._grant(actor["id"], access.caller.username, Level.UPDATE)
         if restart:
             updated = self.engine.restart_actor(actor["id"]) or updated
+        if updated.get("cron_schedule"):
+            self.scheduler.wake()
         return updated
 
     def delete_actor(self, access: Access) -> None:

@@ -287,11 +287,16 @@ class TapisV3Transport(AgavepyTransport):
         token = tapis_token(name, server.emulator.tapis_tenant, self.roles)
         self.actors = TapisV3Actors(server.url, token)
         self.configs = TapisV3Configs(server.url, token)
+        # The emulator's own routes (the clock) take the v2 credentials: a bearer token.
+        self.token = token_for(name, self.roles)
+        emulator = server.emulator
+        emulator.tokens.add(self.token, Caller(name, self.roles, emulator.service.options.tenant))
 
     @classmethod
-    def start(cls, clients: AgavepyClients) -> "TapisV3Transport":
+    def start(cls, clients: AgavepyClients, **options: Any) -> "TapisV3Transport":
         user = "testuser"
-        server = clients.serve(runner="local", user=user, tokens={token_for(user, ()): user}, v3_case="camel")
+        server = clients.serve(runner="local", user=user, tokens={token_for(user, ()): user},
+                               **{"v3_case": "camel", **options})
         return cls(server, clients, user)
 
     def as_user(self, name: str, roles: Iterable[str] = ()) -> "TapisV3Transport":

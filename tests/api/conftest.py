@@ -48,7 +48,7 @@ def ag(request):
         finally:
             transport.close()
     elif request.param == TAPIS_V3:
-        transport = TapisV3Transport.start(AgavepyClients())
+        transport = TapisV3Transport.start(AgavepyClients(), **options)
         try:
             yield transport
         finally:

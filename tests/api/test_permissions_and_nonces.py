@@ -10,7 +10,7 @@ import requests
 from abaco_checks import TIME, abaco_error, assert_camel_model, echo
 from api_transports import api_path
 
-NONCE_ID = re.compile(r"^DEV-DEVELOP_[A-Za-z0-9]{13}$")
+NONCE_ID = re.compile(r"^DEV-DEVELOP_[A-Za-z0-9]{12,13}$")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ def run_demo(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 
 
 def assert_demo_output(out: str, runner: str) -> None:
-    assert re.search(rf"Registered actor \w{{13}} \(demo-greeter\) with image abaco-emulator/demo:1 on the "
+    assert re.search(rf"Registered actor \w{{12,13}} \(demo-greeter\) with image abaco-emulator/demo:1 on the "
                      rf"{runner} runner\.", out), out
     assert "Sent 3 messages." in out
     rows = [line.split() for line in out.splitlines() if line.startswith(("string ", "JSON ", "binary "))]

@@ -21,7 +21,7 @@ from abaco_emulator import AbacoEmulator, AttrDict, cli
 from abaco_emulator.cli import target, waits
 
 BUSYBOX = "abaco-emulator/busybox:test"
-ID = re.compile(r"^[A-Za-z0-9]{13}$")
+ID = re.compile(r"^[A-Za-z0-9]{12,13}$")
 
 
 @pytest.fixture(autouse=True)
@@ -215,7 +215,7 @@ def test_send_wait_prints_status_exit_code_and_logs(capsys, server):
     status, out, _ = run(capsys, "send", actor_id, "hello world", "--url", server.url, "--wait")
 
     assert status == 0
-    assert re.search(r"^Execution \w{13} COMPLETE: exit code 0, runtime \d+ s$", out, re.M)
+    assert re.search(r"^Execution \w{12,13} COMPLETE: exit code 0, runtime \d+ s$", out, re.M)
     assert "  | MSG=hello world type=str GREETING=" in out
 
 
