@@ -78,13 +78,12 @@ _LEVELS_BY_NAME = {level.name: level for level in Level}
 # (`AbacoDAO.get_uuid`). Code that tells ids from aliases decodes them (python-reactors'
 # is_hashid), so the emulator's ids must decode the same way.
 _HASHIDS = hashids.Hashids(salt="eJa5wZlEX4eWU")
-
-
 # Who a cron execution runs for: no user (Abaco's CronResource sends no `_abaco_username`).
 CRON_EXECUTOR = "cron"
 
+
 def new_id() -> str:
-    """A new id of an actor, execution, worker or nonce, as Abaco makes them (13 characters)."""
+    """A new id of an actor, execution, worker or nonce, as Abaco makes them (12 or 13 characters)."""
     return str(_HASHIDS.encode(uuid.uuid1().int >> 64))
 
 
