@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 import requests
 
-from abaco_emulator import AbacoEmulator
+from abaco_emulator import AbacoEmulator, tapis_token
 from abaco_emulator.server import serve
 
 from abaco_checks import abaco_error, echo
@@ -516,6 +516,50 @@ def test_the_matrix_covers_every_route_of_the_app():
     covered |= {(method, shape(path)) for method, path, _, _ in OTHER_ROUTES}
     covered |= {("POST", "/actors/v2"), ("GET", "/actors/v2/openapi.json")}
     assert served - covered == set()
+
+
+V3_SAMPLE = [r for r in ACTOR_ROUTES if (r.method, r.path) in {
+    ("GET", "/{ident}"), ("PUT", "/{ident}"), ("POST", "/{ident}/messages"), ("DELETE", "/{ident}/messages"),
+    ("GET", "/{ident}/executions/{execution}"), ("POST", "/{ident}/nonces"), ("POST", "/{ident}/workers")}]
+
+
+@pytest.mark.parametrize("caller", [c for c in CALLERS if c.user and not c.world], ids=lambda c: c.name)
+def test_v3_allows_and_denies_as_v2(server, caller):
+    """A sample of the matrix through /v3/actors with a Tapis token of the same user in the
+    default tenant: the same allow/deny as v2 (both dialects share Abaco's rules)."""
+    roles = ["abaco_admin"] if caller.admin else []
+    headers = {"X-Tapis-Token": tapis_token(caller.user, roles=roles)}
+    wrong = []
+    for route in V3_SAMPLE:
+        world = make_world(server, caller)
+        path = route.path.format(ident=world.values["actor"], **world.values)
+        body = route.body if route.method != "PUT" else {"image": IMAGE, "stateless": False}
+        response = requests.request(route.method, f"{server.url}/v3/actors{path}", json=body, headers=headers,
+                                    timeout=30)
+        assert response.status_code < 500 and response.json()["status"] in ("success", "error"), response.text
+        got = "allowed" if response.status_code == 200 or any(p in response.text for p in route.passed) else "denied"
+        want = "allowed" if expected_allowed(caller, route, "id") else "denied"
+        if got != want:
+            wrong.append(f"{route.method} {route.path}: {got}, expected {want} ({response.text[:120]})")
+        if server.emulator.store.get("actors", world.values["actor"]) is not None:
+            server.emulator.as_user("root", roles=[ADMIN_ROLE]).actors.delete(actorId=world.values["actor"])
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_nonce_acts_with_its_owners_rights_of_now(server):
+    """check_nonce redeems the nonce, then authorization runs as its owner: a nonce made by a
+    user who has since lost UPDATE does not let its holder change the actor."""
+    emulator = server.emulator
+    owner = emulator.as_user("owner").actors
+    actor = owner.add(body={"image": IMAGE, "stateless": False})
+    owner.updatePermissions(actorId=actor.id, body={"user": "updater", "level": "UPDATE"})
+    nonce = emulator.as_user("updater").actors.addNonce(actorId=actor.id, body={"level": "UPDATE"}).id
+    owner.updatePermissions(actorId=actor.id, body={"user": "updater", "level": "READ"})
+    response = requests.post(f"{server.url}/actors/v2/{actor.id}/state", params={"x-nonce": nonce}, json={"n": 1},
+                             timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == USER_DENIED
+    owner.delete(actorId=actor.id)
 
 
 def test_alias_nonces_cannot_be_update_level(server):

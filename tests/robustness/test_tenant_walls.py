@@ -72,7 +72,8 @@ def snapshot(walls) -> dict[str, Any]:
         "permissions": call(server, "GET", f"{api}/{actor}/permissions", A).json()["result"],
         "executions": call(server, "GET", f"{api}/{actor}/executions", A).json()["result"]["executions"],
         "messages": call(server, "GET", f"{api}/{actor}/messages", A).json()["result"],
-        "aliases": sorted((a["alias"], a["actorId"]) for a in call(server, "GET", f"{api}/aliases", A).json()["result"]),
+        "aliases": sorted((a["alias"], a["actorId"])
+                          for a in call(server, "GET", f"{api}/aliases", A).json()["result"]),
         "nonces": call(server, "GET", f"{api}/{actor}/nonces", A).json()["result"],
         "config": call(server, "GET", f"{api}/configs/a-config", A).json()["result"],
         "workers": [w["id"] for w in call(server, "GET", f"{api}/{actor}/workers", A).json()["result"]],
