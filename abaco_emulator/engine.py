@@ -306,14 +306,15 @@ class Engine:
             return box
 
     def notify(self, actor_id: str, message_id: str) -> None:
-        """A stored message is queued for the actor's workers."""
+        """A stored message is queued for the actor's workers (then it is no longer
+        `_unqueued`: in this order, `drain` sees it in one place or the other)."""
+        with self._lock:
+            removed = actor_id in self._removed  # deleted since it was stored: delete_actor drops the record
+            box = None if removed else self.mailbox(actor_id)
+        if box is not None:
+            box.put(message_id)
         with self._unqueued_lock:
             self._unqueued.discard(message_id)
-        with self._lock:
-            if actor_id in self._removed:  # deleted since it was stored: delete_actor drops the record
-                return
-            box = self.mailbox(actor_id)
-        box.put(message_id)
 
     def store_message(self, actor_id: str, message: Message, executor: str,
                       environment: Mapping[str, Any] | None = None) -> str:
@@ -720,11 +721,12 @@ class Engine:
         deadline = Deadline(timeout)
         with self._finished:
             while True:
+                with self._unqueued_lock:  # first: a message leaves it only once it is in a mailbox
+                    unqueued = len(self._unqueued)  # stored, about to be queued (an event's message)
                 with self._lock:
                     queued = {a: len(b) for a, b in self._mailboxes.items() if len(b)}
                     running = max(len(self._running), sum(b.in_flight for b in self._mailboxes.values()))
-                with self._unqueued_lock:
-                    running += len(self._unqueued)  # stored, about to be queued (an event's message)
+                running += unqueued
                 if not queued and not running:
                     return
                 if deadline.expired:

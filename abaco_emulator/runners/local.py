@@ -156,6 +156,7 @@ class LocalRunner(Runner):
         self.advice = advice
         self._images: dict[str, _Image] = {}
         self._running: dict[str, _Running] = {}
+        self._stop_requested: set[str] = set()  # stopped before they started: they do not start
         self._lock = threading.Lock()
         sweep_dead_workdirs(_WORKDIR_PREFIX)
 
@@ -181,7 +182,17 @@ class LocalRunner(Runner):
             raise RunnerFailure(f"image {spec.image} is not registered with the local runner")
         running = _Running()
         with self._lock:
+            early = spec.execution_id in self._stop_requested
+            self._stop_requested.discard(spec.execution_id)
             self._running[spec.execution_id] = running
+        if early:  # force-quit (or stopped by a shutdown) on its way in
+            with self._lock:
+                self._running.pop(spec.execution_id, None)
+            moment = spec.clock.stamp()
+            spec.log.write("abaco-emulator: the execution was force-quit before it started.\n")
+            return RunOutcome(exit_code=KILLED_EXIT_CODE, logs=spec.log.text(), results=[], start_time=moment,
+                              finish_time=moment, runtime=0,
+                              final_state=final_state(KILLED_EXIT_CODE, moment, moment))
         try:
             if image.handler is not None:
                 return self._run_handler(image.handler, spec, running)
@@ -329,6 +340,8 @@ class LocalRunner(Runner):
     def stop(self, execution_id: str) -> None:
         with self._lock:
             running = self._running.get(execution_id)
+            if running is None:
+                self._stop_requested.add(execution_id)
         if running is not None:
             running.stopped.set()
 

@@ -91,7 +91,7 @@ class Server:
     def stop(self, closed_line: str) -> None:
         """SIGTERM: the server closes cleanly (journal folded into the file)."""
         self.process.send_signal(signal.SIGTERM)
-        assert self.process.wait(30) == 0
+        assert self.process.wait(60) == 0  # its grace (10 s), then the HTTP server's own shutdown
         assert closed_line in self.process.stdout.read()
         self.process.stdout.close()
 

@@ -101,8 +101,8 @@ def test_queued_messages_run_on_restart_when_the_image_is_already_known(db, monk
     from abaco_emulator.runners.local import LocalRunner
     original = LocalRunner.__init__
 
-    def with_image(self):
-        original(self)
+    def with_image(self, *args, **kwargs):
+        original(self, *args, **kwargs)
         self.register("slow:1", echo)
     monkeypatch.setattr(LocalRunner, "__init__", with_image)
     with emulator(db) as second:
