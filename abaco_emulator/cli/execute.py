@@ -2,7 +2,8 @@
 
 The one-liner for CI jobs in any language (`abaco-emulator exec -- pytest`): an emulator
 is served on a free loopback port, COMMAND runs with `ABACO_URL` and `ABACO_TOKEN` in its
-environment (what the other commands, and the pytest plugin's users, read), and when
+environment (what the other commands, and the pytest plugin's users, read; for tapipy,
+`TAPIS_BASE_URL` and `TAPIS_TOKEN`, the default user's v3 token), and when
 COMMAND ends the emulator stops with every container it started. The exit status is
 COMMAND's (128+N when a signal N ended it, 127 when it cannot be started).
 """
@@ -18,11 +19,15 @@ import sys
 from . import serve
 from .target import ENV_TOKEN, ENV_URL
 
+# For tapipy code: Tapis(base_url=os.environ["TAPIS_BASE_URL"], access_token=os.environ["TAPIS_TOKEN"]).
+TAPIS_URL, TAPIS_TOKEN = "TAPIS_BASE_URL", "TAPIS_TOKEN"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_arguments(parser, default_port=0)
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND ...",
-                        help="the command to run, after `--`; it gets ABACO_URL and ABACO_TOKEN")
+                        help="the command to run, after `--`; it gets ABACO_URL and ABACO_TOKEN (and "
+                             "TAPIS_BASE_URL, TAPIS_TOKEN for tapipy)")
 
 
 def _command(args: argparse.Namespace) -> list[str]:
@@ -46,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"abaco-emulator exec: {exc}", file=sys.stderr)
         return exc.status
     try:
-        env = dict(os.environ, **{ENV_URL: server.url, ENV_TOKEN: server.token})
+        from ..auth import tapis_token
+
+        env = dict(os.environ, **{ENV_URL: server.url, ENV_TOKEN: server.token, TAPIS_URL: server.url,
+                                  TAPIS_TOKEN: tapis_token(server.emulator.user, server.emulator.tapis_tenant)})
         print(f"abaco-emulator exec: serving {server.url} (dashboard {server.url}/) for: "
               f"{subprocess.list2cmdline(command)}", file=sys.stderr, flush=True)
         try:

@@ -32,6 +32,9 @@ def test_exec_runs_the_command_against_a_served_emulator_and_exits_with_its_stat
         sent = requests.post(url + "/actors/v2/" + actor["id"] + "/messages", data={"message": "hi"},
                              headers=headers, params={"_abaco_synchronous": "true"})
         print("answer:", sent.text.strip())
+        v3 = requests.get(os.environ["TAPIS_BASE_URL"] + "/v3/actors/" + actor["id"],
+                          headers={"X-Tapis-Token": os.environ["TAPIS_TOKEN"]})
+        print("v3:", v3.status_code, v3.json()["result"]["id"] == actor["id"])
         print("url:", url)
         sys.exit(7)
     """))
@@ -40,6 +43,7 @@ def test_exec_runs_the_command_against_a_served_emulator_and_exits_with_its_stat
 
     assert done.returncode == 7, done.stderr
     assert "answer: hello hi" in done.stdout
+    assert "v3: 200 True" in done.stdout  # the same actor through tapipy's routes and token
     url = done.stdout.split("url: ", 1)[1].split()[0]
     assert url.startswith("http://127.0.0.1:")
     try:  # everything stopped with the command
