@@ -145,7 +145,10 @@ class EmulatorServer:
             finally:
                 done.set()
 
-        self._server.trigger.pull_trigger(run)
+        try:
+            self._server.trigger.pull_trigger(run)
+        except OSError:  # the loop ended meanwhile (its map emptied) and closed its trigger: nothing is left to do
+            return
         done.wait(10)
 
     def __enter__(self) -> "EmulatorServer":

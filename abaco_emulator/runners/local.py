@@ -100,6 +100,11 @@ class _Running:
         self.process: subprocess.Popen | None = None
 
 
+# CPython 3.11's AST constructor is not thread-safe (gh-106905: "AST constructor recursion
+# depth mismatch" when two threads parse at once); handlers' contexts are parsed one at a time.
+_PARSING = threading.Lock()
+
+
 def context_for(spec: ExecutionSpec, results: Results) -> AttrDict:
     """What a handler gets: agavepy's get_context() plus binary, results and state."""
     env = spec.environment
@@ -115,7 +120,8 @@ def context_for(spec: ExecutionSpec, results: Results) -> AttrDict:
         "message_dict": AttrDict(),
     })
     try:
-        parsed = ast.literal_eval(ctx["raw_message"])
+        with _PARSING:
+            parsed = ast.literal_eval(ctx["raw_message"])
         if isinstance(parsed, dict):
             ctx["message_dict"] = AttrDict(parsed)
     except Exception as exc:  # the same tolerance as agavepy's get_context()

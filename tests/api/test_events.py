@@ -254,7 +254,8 @@ def test_a_chain_of_ten_linked_actors_delivers_every_event_in_order_under_eight_
         ran_upstream = [run["_abaco_execution_id"] for run in recorder.of(upstream)]
         runs = recorder.of(downstream)
         events = [run["message_dict"] for run in runs]
-        strays = [(run["MSG"], run["_abaco_username"]) for run in runs if "event_type" not in run["message_dict"]]
+        strays = [(run["MSG"], run["_abaco_username"], run["raw_message_parse_log"]) for run in runs
+                  if "event_type" not in run["message_dict"]]
         assert not strays, f"actor {chain.index(downstream)} of the chain ran messages that are no events: {strays}"
         # The upstream actor became READY before any of its executions finished; then one
         # EXECUTION_COMPLETE per execution, in the order they ran: no loss, no repeat.
