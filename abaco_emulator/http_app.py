@@ -32,6 +32,7 @@ from .contract import RESERVED_QUERY_PARAMETERS, message_from_request
 from .dialects import Dialect
 from .dialects.tapis_v3 import PREFIX as V3_PREFIX
 from .errors import AbacoError, BadRequest, EmulatorError, ExecutionTimeout
+from .parsing import AST_LOCK
 from .operations import (EMULATOR_PREFIX, MESSAGE, OPERATIONS, ROUTE_WORDS, VERSION_WORDS, Operation, answer,
                          perform, werkzeug_path)
 from .forms import FormBody
@@ -124,6 +125,14 @@ def _query_arguments(op: Operation) -> dict[str, Any]:
 
 def create_app(emulator: Any, *, max_body_bytes: int | None = DEFAULT_MAX_BODY_BYTES,
                sync_timeout: float = DEFAULT_SYNC_TIMEOUT, callbacks_only: bool = False) -> Flask:
+    """`_build_app`, holding `parsing.AST_LOCK`: werkzeug compiles each URL rule with `ast`,
+    which must not run while another thread parses (workers may be running)."""
+    with AST_LOCK:
+        return _build_app(emulator, max_body_bytes=max_body_bytes, sync_timeout=sync_timeout,
+                          callbacks_only=callbacks_only)
+
+
+def _build_app(emulator: Any, *, max_body_bytes: int | None, sync_timeout: float, callbacks_only: bool) -> Flask:
     """The Flask app serving `emulator` (an `AbacoEmulator`) over HTTP.
 
     `max_body_bytes` caps request bodies (413 above it; None for no cap);

@@ -33,6 +33,7 @@ from ..advice import PYTHON, Advice
 from ..attrdict import AttrDict
 from ..errors import ImageUnavailable, RunnerFailure
 from ..waiting import Deadline
+from ..parsing import AST_LOCK
 from .base import KILLED_EXIT_CODE, ExecutionSpec, RunOutcome, Runner
 from .output import LogBuffer, Results, ResultsReceiver
 from .workdirs import make_workdir, sweep_dead_workdirs, write_python_support
@@ -100,11 +101,6 @@ class _Running:
         self.process: subprocess.Popen | None = None
 
 
-# CPython 3.11's AST constructor is not thread-safe (gh-106905: "AST constructor recursion
-# depth mismatch" when two threads parse at once); handlers' contexts are parsed one at a time.
-_PARSING = threading.Lock()
-
-
 def context_for(spec: ExecutionSpec, results: Results) -> AttrDict:
     """What a handler gets: agavepy's get_context() plus binary, results and state."""
     env = spec.environment
@@ -120,7 +116,7 @@ def context_for(spec: ExecutionSpec, results: Results) -> AttrDict:
         "message_dict": AttrDict(),
     })
     try:
-        with _PARSING:
+        with AST_LOCK:
             parsed = ast.literal_eval(ctx["raw_message"])
         if isinstance(parsed, dict):
             ctx["message_dict"] = AttrDict(parsed)

@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("runners", {"runners", "contract"}),
     ("store", {"store"}),
     ("records", {"models", "schemas", "query", "cron", "clock"}),
-    ("foundations", {"errors", "keycase", "waiting", "attrdict", "sealing", "advice"}),
+    ("foundations", {"errors", "keycase", "waiting", "attrdict", "sealing", "advice", "parsing"}),
     # Copied alone into actor containers (the runners mount it): it imports nothing of the package.
     ("standalone", {"agave"}),
 ]
