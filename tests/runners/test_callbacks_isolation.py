@@ -65,34 +65,30 @@ def probe(emulator: AbacoEmulator, image: str, body: dict) -> tuple[str, list[st
     return actor.id, json.loads(logs.strip().splitlines()[-1]) if done.exitCode == 0 else logs, done.exitCode
 
 
-def test_each_bare_emulators_commands_reach_only_their_own_emulator(decoy):
-    first, second = AbacoEmulator(runner="local"), AbacoEmulator(runner="local")
+def assert_each_reaches_only_its_own(runner: str, image: str, body: dict, decoy: list[str]) -> None:
+    """Two bare emulators of `runner` at once, each probed by an execution of `image`."""
+    first, second = AbacoEmulator(runner=runner), AbacoEmulator(runner=runner)
     try:
-        for emulator in (first, second):
-            emulator.register_image("probe:1", command=[sys.executable, "-c", PROBE])
-        first_id, first_saw, first_exit = probe(first, "probe:1", {})
-        second_id, second_saw, second_exit = probe(second, "probe:1", {})
+        if runner == "local":
+            for emulator in (first, second):
+                emulator.register_image(image, command=[sys.executable, "-c", PROBE])
+        first_id, first_saw, first_exit = probe(first, image, body)
+        second_id, second_saw, second_exit = probe(second, image, body)
     finally:
         first.close()
         second.close()
     assert (first_exit, second_exit) == (0, 0), (first_saw, second_saw)
     assert first_saw == [first_id] and second_saw == [second_id]
     assert decoy == []
+
+
+def test_each_bare_emulators_commands_reach_only_their_own_emulator(decoy):
+    assert_each_reaches_only_its_own("local", "probe:1", {}, decoy)
 
 
 @pytest.mark.docker
 def test_each_bare_emulators_containers_reach_only_their_own_emulator(decoy, images):
-    first, second = AbacoEmulator(runner="docker"), AbacoEmulator(runner="docker")
-    body = {"defaultEnvironment": {"PY_SCRIPT": PROBE}}
-    try:
-        first_id, first_saw, first_exit = probe(first, PYTHON_IMAGE, body)
-        second_id, second_saw, second_exit = probe(second, PYTHON_IMAGE, body)
-    finally:
-        first.close()
-        second.close()
-    assert (first_exit, second_exit) == (0, 0), (first_saw, second_saw)
-    assert first_saw == [first_id] and second_saw == [second_id]
-    assert decoy == []
+    assert_each_reaches_only_its_own("docker", PYTHON_IMAGE, {"defaultEnvironment": {"PY_SCRIPT": PROBE}}, decoy)
 
 
 def test_the_private_api_refuses_everyone_but_the_executions():
