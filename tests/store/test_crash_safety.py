@@ -59,7 +59,10 @@ class Server:
     """One emulator process on the database file, killed or stopped by the test."""
 
     def __init__(self, command: list[str], ready_prefix: str, timeout: float = 30) -> None:
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        # Its stderr is kept (a temporary file never fills the way a pipe would) and shown
+        # by ensure_gone(), so a failing test says what the server logged.
+        self.stderr = tempfile.TemporaryFile("w+")
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.stderr, text=True)
         self.pid = self.process.pid
         deadline = time.monotonic() + timeout
         lines = []
@@ -96,9 +99,13 @@ class Server:
         self.process.stdout.close()
 
     def ensure_gone(self) -> None:
-        if self.process.poll() is None:
+        exited = self.process.poll()
+        if exited is None:
             self.process.kill()
             self.process.wait(10)
+        self.stderr.seek(0)
+        print(f"server {self.pid} (exit {exited}, before the test's kill) logged:\n{self.stderr.read()[-20000:]}")
+        self.stderr.close()
 
 
 def call(session: requests.Session, method: str, url: str, **kwargs):
@@ -431,7 +438,7 @@ BUSYBOX = "abaco-emulator/busybox:test"
 
 
 def containers_of(docker_client, pid: int) -> list:
-    return docker_client.containers.list(all=True, filters={"label": f"abaco-emulator.pid={pid}"})
+    return docker_client.containers.list(all=True, filters={"label": f"abaco-emulator.pid={pid}"}, ignore_removed=True)
 
 
 def workdirs_of(pid: int) -> list[str]:
