@@ -7,7 +7,8 @@ import re
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterator
 
 import pytest
 import requests
@@ -135,6 +136,58 @@ def wait_until(predicate, timeout: float = 30.0, what: str = "condition"):
             return value
         time.sleep(0.05)
     raise AssertionError(f"{what} not reached within {timeout} s")
+
+
+class WebhookReceiver:
+    """A webhook on 127.0.0.1 that keeps every POST as (path, headers, JSON body).
+
+    It answers `status` (with `location` as its Location header when set), once `hold`
+    is set if a test gave one: a slow or hanging receiver.
+    """
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.location = ""
+        self.hold: threading.Event | None = None
+        self.posts: list[tuple[str, dict[str, str], Any]] = []
+        self.lock = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if receiver.hold is not None:
+                    receiver.hold.wait(30)
+                with receiver.lock:
+                    receiver.posts.append((self.path, dict(self.headers), json.loads(body)))
+                    receiver.lock.notify_all()
+                self.send_response(receiver.status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    @property
+    def bodies(self) -> list[Any]:
+        with self.lock:
+            return [body for _, _, body in self.posts]
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[Any]:
+        """The JSON bodies of the first `count` POSTs."""
+        with self.lock:
+            assert self.lock.wait_for(lambda: len(self.posts) >= count, timeout), self.posts
+        return self.bodies
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def all_results(ag, actor_id: str, execution_id: str) -> list[bytes]:

@@ -9,16 +9,14 @@ address (192.0.2.1) that the emulator must refuse before any connection.
 from __future__ import annotations
 
 import ast
-import json
 import logging
 import threading
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from abaco_checks import TIME, abaco_error, wait_until
+from abaco_checks import TIME, WebhookReceiver, abaco_error, wait_until
 
 EVENT_KEYS = {"tenant_id", "event_type", "event_time_utc", "event_time_display", "actor_id", "actor_dbid",
               "_abaco_link", "_abaco_webhook"}
@@ -269,50 +267,9 @@ def test_a_chain_of_ten_linked_actors_delivers_every_event_in_order_under_eight_
 
 # -- webhooks ----------------------------------------------------------------------------
 
-class Receiver:
-    """An HTTP server on 127.0.0.1 that keeps every POST: (path, headers, JSON body)."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.status = status
-        self.location = ""  # answered as Location (with a 3xx status)
-        self.posts: list[tuple[str, dict[str, str], Any]] = []
-        self.lock = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with receiver.lock:
-                    receiver.posts.append((self.path, dict(self.headers), json.loads(body)))
-                    receiver.lock.notify_all()
-                self.send_response(receiver.status)
-                if receiver.location:
-                    self.send_header("Location", receiver.location)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def wait_for(self, count: int, timeout: float = 10) -> list[Any]:
-        """The JSON bodies of the first `count` POSTs."""
-        with self.lock:
-            assert self.lock.wait_for(lambda: len(self.posts) >= count, timeout), self.posts
-            return [body for _, _, body in self.posts]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver():
-    receiver = Receiver()
+    receiver = WebhookReceiver()
     yield receiver
     receiver.close()
 
@@ -381,14 +338,7 @@ def test_a_failing_webhook_leaves_the_actor_and_its_executions_fine(ag, receiver
 
 def test_a_slow_webhook_never_delays_the_actors_executions(ag, receiver):
     """The POSTs are made by the emulator's sender, not by the execution that caused them."""
-    answered = threading.Event()
-    receiver.status = 200
-    original = receiver.server.RequestHandlerClass.do_POST
-
-    def slow(handler):
-        answered.wait(5)  # held until the test has seen every execution finish
-        original(handler)
-    receiver.server.RequestHandlerClass.do_POST = slow
+    answered = receiver.hold = threading.Event()  # held until the test has seen every execution finish
     ag.register_image("quiet:1", lambda ctx: None)
     actor = ag.actors.add(body={"image": "quiet:1", "webhook": receiver.url})
     try:
@@ -419,7 +369,7 @@ def test_a_webhook_to_another_address_is_not_sent_without_allow_remote_webhooks(
 def test_a_webhook_that_answers_a_redirect_is_not_followed(ag, receiver):
     """A loopback URL may redirect anywhere: without allow_remote_webhooks the emulator
     follows no redirect (here to a second loopback receiver, which must get nothing)."""
-    elsewhere = Receiver()
+    elsewhere = WebhookReceiver()
     try:
         receiver.status, receiver.location = 307, elsewhere.url
         ag.register_image("quiet:1", lambda ctx: None)

@@ -16,20 +16,17 @@ Then the same, closed and reopened in process.
 from __future__ import annotations
 
 import ast
-import json
 import threading
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import requests
 
 from abaco_emulator import AbacoEmulator
 from abaco_emulator.runners.local import LocalRunner
 
-from abaco_checks import wait_until
+from abaco_checks import WebhookReceiver, wait_until
 from test_crash_safety import IMAGE, SERVER_DIED, Server, call  # the killed server and its helpers
 
 HOUR = 3600
@@ -62,34 +59,8 @@ def settled(session: requests.Session, api: str, actors: list[str]) -> dict[str,
     return found if done else {}
 
 
-class Receiver:
-    """A webhook on 127.0.0.1 that keeps the JSON body of every POST."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                receiver.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_each_link_event_is_delivered_exactly_once_across_a_sigkill(tmp_path):
-    receiver = Receiver()
+    receiver = WebhookReceiver()
     answered: list[str] = []
     first = Server.local(tmp_path, "--image-first")
     try:
