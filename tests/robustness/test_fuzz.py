@@ -221,8 +221,8 @@ def argument_strategy(world: World, method: str, name: str) -> st.SearchStrategy
     raise AssertionError(f"no strategy for argument {name} of actors.{method}: add one")
 
 
-def method_arguments(method: str) -> list[str]:
-    return list(inspect.signature(getattr(ActorsClient, method)).parameters)[1:]
+def method_arguments(client: type, method: str) -> list[str]:
+    return list(inspect.signature(getattr(client, method)).parameters)[1:]
 
 
 # -- the in-process facade -------------------------------------------------------------------
@@ -237,33 +237,6 @@ def emulator():
 @pytest.fixture(scope="module")
 def world(emulator):
     return World(emulator)
-
-
-@pytest.mark.parametrize("who", ["owner", "stranger", "admin"])
-def test_facade_methods_raise_only_abaco_http_errors(emulator, world, who):
-    """Any arguments to any actors.* method: a result, or requests.HTTPError 4xx with the envelope."""
-    views = {"owner": emulator, "stranger": emulator.as_user("mallory"),
-             "admin": emulator.as_user("root", roles=[ADMIN_ROLE])}
-    view = views[who]
-
-    @settings(FUZZ, max_examples=400)
-    @given(data=st.data())
-    def fuzz(data):
-        world.ensure()
-        method = data.draw(st.sampled_from(METHODS), label="method")
-        kwargs = {}
-        for name in method_arguments(method):
-            if name in ("nonce", "environment", "limit", "q", "skip", "offset") and data.draw(st.booleans()):
-                continue  # optional: also called without it
-            kwargs[name] = data.draw(argument_strategy(world, method, name), label=name)
-        try:
-            getattr(view.actors, method)(**kwargs)
-        except requests.HTTPError as exc:
-            assert_error_answer(exc.response)
-        emulator.raise_background_errors()
-
-    fuzz()
-    assert_still_works(emulator)
 
 
 def config_argument_strategy(world: World, method: str, name: str) -> st.SearchStrategy:
@@ -284,26 +257,36 @@ def config_argument_strategy(world: World, method: str, name: str) -> st.SearchS
     raise AssertionError(f"no strategy for argument {name} of configs.{method}: add one")
 
 
+# Each facade: its client class, its methods, the strategy of their arguments, the
+# arguments also left out (optional ones) and how many calls are tried.
+FACADES = {
+    "actors": (ActorsClient, METHODS, argument_strategy, {"nonce", "environment", "limit", "q", "skip", "offset"}, 400),
+    "configs": (ConfigsClient, CONFIG_METHODS, config_argument_strategy, {"nonce"}, 300),
+}
+
+
+@pytest.mark.parametrize("facade", sorted(FACADES))
 @pytest.mark.parametrize("who", ["owner", "stranger", "admin"])
-def test_config_facade_methods_raise_only_abaco_http_errors(emulator, world, who):
-    """Any arguments to any configs.* method: a result, or requests.HTTPError 4xx with the envelope;
-    and executions of the configs' actors still run."""
+def test_facade_methods_raise_only_abaco_http_errors(emulator, world, who, facade):
+    """Any arguments to any actors.* or configs.* method: a result, or requests.HTTPError
+    4xx with the envelope; and the emulator still runs executions afterwards."""
+    client, methods, strategy, optional, examples = FACADES[facade]
     views = {"owner": emulator, "stranger": emulator.as_user("mallory"),
              "admin": emulator.as_user("root", roles=[ADMIN_ROLE])}
-    view = views[who]
+    view = getattr(views[who], facade)
 
-    @settings(FUZZ, max_examples=300)
+    @settings(FUZZ, max_examples=examples)
     @given(data=st.data())
     def fuzz(data):
         world.ensure()
-        method = data.draw(st.sampled_from(CONFIG_METHODS), label="method")
+        method = data.draw(st.sampled_from(methods), label="method")
         kwargs = {}
-        for name in list(inspect.signature(getattr(ConfigsClient, method)).parameters)[1:]:
-            if name == "nonce" and data.draw(st.booleans()):
-                continue
-            kwargs[name] = data.draw(config_argument_strategy(world, method, name), label=name)
+        for name in method_arguments(client, method):
+            if name in optional and data.draw(st.booleans()):
+                continue  # optional: also called without it
+            kwargs[name] = data.draw(strategy(world, method, name), label=name)
         try:
-            getattr(view.configs, method)(**kwargs)
+            getattr(view, method)(**kwargs)
         except requests.HTTPError as exc:
             assert_error_answer(exc.response)
         emulator.raise_background_errors()
@@ -315,9 +298,10 @@ def test_config_facade_methods_raise_only_abaco_http_errors(emulator, world, who
 def test_every_facade_method_and_argument_is_fuzzed(world):
     """The strategies cover every method of the facade and each of its arguments."""
     assert len(METHODS) >= 30
-    for method in METHODS:
-        for name in method_arguments(method):
-            assert argument_strategy(world, method, name) is not None
+    for client, methods, strategy, _, _ in FACADES.values():
+        for method in methods:
+            for name in method_arguments(client, method):
+                assert strategy(world, method, name) is not None
 
 
 def test_every_schema_field_is_fuzzed():
