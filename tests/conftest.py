@@ -68,7 +68,7 @@ def pytest_sessionfinish(session, exitstatus):
     if not docker_problem():  # this process's containers: the engine is shared with other runs
         client = DockerRunner.connect(10.0)
         mine = {"label": [LABEL_INSTANCE, f"{LABEL_PID}={os.getpid()}"]}
-        left += [c.name for c in client.containers.list(all=True, filters=mine)]
+        left += [c.name for c in client.containers.list(all=True, filters=mine, ignore_removed=True)]
         client.close()
     left += _open_emulators_and_threads()
     if left:

@@ -59,4 +59,5 @@ def test_demo_with_docker_runs_real_containers_and_leaves_none(docker_client):
     assert "every container it started is removed" in done.stdout
     assert "No results: this busybox actor only writes logs" in done.stdout
     assert docker_client.images.get("abaco-emulator/demo:1")
-    assert not docker_client.containers.list(all=True, filters={"ancestor": "abaco-emulator/demo:1"})
+    assert not docker_client.containers.list(all=True, filters={"ancestor": "abaco-emulator/demo:1"},
+                                             ignore_removed=True)

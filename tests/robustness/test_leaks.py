@@ -126,5 +126,6 @@ def test_closed_docker_emulators_leave_no_container_thread_workdir_or_descriptor
     baseline.assert_clean()
     # listed only now: the test's own Docker client opens connections of its own
     for instance in instances:
-        left = docker_client.containers.list(all=True, filters={"label": f"abaco-emulator.instance={instance}"})
+        left = docker_client.containers.list(all=True, filters={"label": f"abaco-emulator.instance={instance}"},
+                                             ignore_removed=True)
         assert not left, f"containers left by a closed emulator: {[c.name for c in left]}"

@@ -340,7 +340,7 @@ def dag(images, docker_client):
         instance = f"{LABEL_INSTANCE}={emulator.runner.instance}"
         yield emulator
         emulator.raise_background_errors()
-    assert docker_client.containers.list(all=True, filters={"label": instance}) == []
+    assert docker_client.containers.list(all=True, filters={"label": instance}, ignore_removed=True) == []
 
 
 @pytest.fixture
@@ -433,7 +433,7 @@ def test_docker_busy_loop_is_killed_at_the_emulator_max_run_time(images, docker_
         assert out.startswith("started\n") and "maximum run time of 1 s" in out
         assert_recorded(ag, actor.id, ex)
         assert_healthy(ag, actor.id)
-        assert docker_client.containers.list(all=True, filters={"label": instance}) == []
+        assert docker_client.containers.list(all=True, filters={"label": instance}, ignore_removed=True) == []
 
 
 @docker_only
@@ -532,7 +532,8 @@ def proxied(images, docker_client, tmp_path):
     left = []
     for ag, client in made:
         ag.close()
-        left += docker_client.containers.list(all=True, filters={"label": f"{LABEL_INSTANCE}={ag.runner.instance}"})
+        left += docker_client.containers.list(all=True, filters={"label": f"{LABEL_INSTANCE}={ag.runner.instance}"},
+                                              ignore_removed=True)
         client.close()
     for container in left:
         container.remove(force=True)
@@ -546,7 +547,8 @@ def test_docker_daemon_stopped_mid_run_errors_the_execution_and_later_messages_w
     proxy, ag, instance = proxied(client_timeout=5)
     actor = busybox_actor(ag, "echo started; sleep 60")
     sent = ag.actors.sendMessage(actorId=actor.id, body={"message": "m"})
-    running = wait_until(lambda: docker_client.containers.list(filters=instance), what="a running container")
+    running = wait_until(lambda: docker_client.containers.list(filters=instance, ignore_removed=True),
+                         what="a running container")
     wait_until(lambda: b"started" in running[0].logs(), what="the actor's first line")
     proxy.stop()
     ex = ag.wait_for_execution(actor.id, sent.executionId, timeout=30)
@@ -570,7 +572,7 @@ def test_docker_daemon_stopped_mid_run_errors_the_execution_and_later_messages_w
     assert_healthy(ag, actor.id)
     assert ag.actors.get(actorId=actor.id).status == "READY"
     # the container cut off from the emulator is removed once the daemon is back
-    assert not docker_client.containers.list(all=True, filters={"id": running[0].id})
+    assert not docker_client.containers.list(all=True, filters={"id": running[0].id}, ignore_removed=True)
 
 
 @docker_only
@@ -581,7 +583,7 @@ def test_docker_daemon_that_hangs_mid_run_is_caught_by_the_liveness_ping(proxied
     proxy, ag, instance = proxied(client_timeout=3)
     actor = busybox_actor(ag, "echo started; sleep 120")
     sent = ag.actors.sendMessage(actorId=actor.id, body={"message": "m"})
-    wait_until(lambda: docker_client.containers.list(filters=instance), what="a running container")
+    wait_until(lambda: docker_client.containers.list(filters=instance, ignore_removed=True), what="a running container")
     proxy.freeze()
     ex = ag.wait_for_execution(actor.id, sent.executionId, timeout=60)
     out = logs(ag, actor.id, ex.id)

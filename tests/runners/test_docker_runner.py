@@ -68,7 +68,7 @@ def logs(ag, actor_id, execution_id) -> str:
 
 
 def containers(client, label: str) -> list:
-    return client.containers.list(all=True, filters={"label": label})
+    return client.containers.list(all=True, filters={"label": label}, ignore_removed=True)
 
 
 def parse_time(text: str) -> float:

@@ -62,7 +62,9 @@ class Server:
         # Its stderr is kept (a temporary file never fills the way a pipe would) and shown
         # by ensure_gone(), so a failing test says what the server logged.
         self.stderr = tempfile.TemporaryFile("w+")
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.stderr, text=True)
+        # PYTHONFAULTHANDLER: a server that dies of a signal (a fault) still says where.
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
+                                        env={**os.environ, "PYTHONFAULTHANDLER": "1"})
         self.pid = self.process.pid
         deadline = time.monotonic() + timeout
         lines = []
