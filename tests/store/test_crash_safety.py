@@ -96,7 +96,13 @@ class Server:
     def stop(self, closed_line: str) -> None:
         """SIGTERM: the server closes cleanly (journal folded into the file)."""
         self.process.send_signal(signal.SIGTERM)
-        assert self.process.wait(60) == 0  # its grace (10 s), then the HTTP server's own shutdown
+        try:
+            exited = self.process.wait(60)  # its grace (10 s), then the HTTP server's own shutdown
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)  # faulthandler writes every thread's stack
+            self.process.wait(10)
+            raise AssertionError("the server hung after SIGTERM (its threads are in its log below)") from None
+        assert exited == 0
         assert closed_line in self.process.stdout.read()
         self.process.stdout.close()
 
