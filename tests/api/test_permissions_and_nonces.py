@@ -118,6 +118,19 @@ def test_admin_bypasses_permission_checks(ag, admin, actor):
     admin.actors.delete(actorId=actor.id)
 
 
+def test_a_path_holding_admin_needs_the_admin_role_as_on_abaco(ag, admin, actor):
+    """Abaco refuses non-admins any path containing "admin", after resolving its actor."""
+    ag.actors.addAlias(body={"alias": "sysadmin", "actorId": actor.id})
+    with abaco_error(400, "Abaco Admin role required"):
+        ag.actors.getAlias(alias="sysadmin")
+    with abaco_error(400, "Abaco Admin role required"):
+        ag.actors.get(actorId="sysadmin")
+    with abaco_error(404, "nosuchadmin"):
+        ag.actors.get(actorId="nosuchadmin")
+    assert admin.actors.get(actorId="sysadmin").id == actor.id
+    assert ag.actors.get(actorId=actor.id).id == actor.id
+
+
 def test_privileged_role_does_not_bypass_permissions(ag, actor):
     privileged = ag.as_user("priv", roles=["Internal/abaco-privileged"])
     with abaco_error(400, "Not authorized"):
