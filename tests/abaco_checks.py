@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import base64
+import ctypes
 import json
+import os
+import platform
 import re
 import threading
 import time
@@ -188,6 +191,22 @@ class WebhookReceiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+_TGKILL = {"x86_64": 234, "aarch64": 131}  # the tgkill system call's number
+
+
+def signal_a_thread_but_the_main_one(pid: int, signum: int) -> None:
+    """Send `signum` to one of process `pid`'s other threads (tgkill): the kernel may give a
+    process's signal to any thread, and only the main thread runs Python's handlers."""
+    number = _TGKILL.get(platform.machine())
+    if number is None:
+        pytest.skip(f"no tgkill system call number known for {platform.machine()}")
+    threads = wait_until(lambda: [int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid], 10,
+                         f"a second thread in process {pid}")
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(number, pid, threads[-1], signum) != 0:
+        raise OSError(ctypes.get_errno(), f"tgkill({pid}, {threads[-1]}) failed")
 
 
 def all_results(ag, actor_id: str, execution_id: str) -> list[bytes]:

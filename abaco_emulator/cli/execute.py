@@ -18,6 +18,7 @@ import sys
 
 from . import serve
 from .target import ENV_TOKEN, ENV_URL
+from .waits import until
 
 # For tapipy code: Tapis(base_url=os.environ["TAPIS_BASE_URL"], access_token=os.environ["TAPIS_TOKEN"]).
 TAPIS_URL, TAPIS_TOKEN = "TAPIS_BASE_URL", "TAPIS_TOKEN"
@@ -77,7 +78,10 @@ def _wait(child: "subprocess.Popen[bytes]") -> int:
     previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, forward),
                 signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN)}
     try:
-        code = child.wait()
+        # Short sleeps, not child.wait(): a SIGTERM the kernel gives to another thread
+        # wakes no wait of the main thread, which alone runs `forward`.
+        until(lambda: child.poll() is not None or None, None)
+        code = child.returncode
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -7,10 +7,10 @@ import os
 import shlex
 import signal
 import sys
-import threading
 from typing import TYPE_CHECKING, Callable
 
 from ..auth import DEFAULT_TAPIS_TENANT, DEFAULT_TENANT
+from .waits import until
 
 if TYPE_CHECKING:
     from ..server import EmulatorServer
@@ -141,14 +141,17 @@ def start_server(args: argparse.Namespace) -> tuple["EmulatorServer", dict[str, 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM, then stop the emulator and every container it started."""
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stop = threading.Event()
+    signals: list[int] = []  # the stop requests received
     hurry: list[Callable[[], None]] = []  # what a second signal does: stop waiting for running executions
 
     def request_stop(signum: int, frame: object) -> None:
-        if stop.is_set():
+        """A handler runs between two bytecodes of the main thread, perhaps while that
+        thread holds a lock, so it takes none (an Event's set() could deadlock on the
+        Event's own lock); engine.hurry takes only a reentrant one."""
+        if signals:
             for action in hurry:
                 action()
-        stop.set()
+        signals.append(signum)
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -168,8 +171,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  dashboard: {server.url}/", flush=True)
         print(f"  try: curl {server.url}/actors/v2", flush=True)
         print(f"ready: {server.url} (Ctrl-C or SIGTERM to stop)", flush=True)
-        while not stop.wait(0.5):
-            pass
+        # Short sleeps, not a blocking wait: a signal the kernel gives to another thread
+        # wakes no wait of the main thread, which alone runs the handler.
+        until(lambda: bool(signals) or None, None)
         print(f"abaco-emulator: stopping (running executions may finish within {args.shutdown_grace:g} s; "
               "Ctrl-C again stops them now; what is stopped runs again at the next start on the same --db)",
               flush=True)

@@ -4,6 +4,7 @@ its exit status is exec's."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -11,15 +12,21 @@ from pathlib import Path
 
 import requests
 
+from abaco_checks import signal_a_thread_but_the_main_one
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def exec_(*args, timeout=60):
+def exec_env() -> dict[str, str]:
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("ABACO_URL", None)
     env.pop("ABACO_TOKEN", None)
+    return env
+
+
+def exec_(*args, timeout=60):
     return subprocess.run([sys.executable, "-m", "abaco_emulator", "exec", *args], capture_output=True, text=True,
-                          env=env, cwd=str(REPO), timeout=timeout)
+                          env=exec_env(), cwd=str(REPO), timeout=timeout)
 
 
 def test_exec_runs_the_command_against_a_served_emulator_and_exits_with_its_status(tmp_path):
@@ -76,3 +83,18 @@ def test_exec_reports_a_command_that_cannot_start_and_a_missing_one():
 def test_exec_gives_a_signal_as_128_plus_its_number():
     done = exec_("--runner", "local", "--", sys.executable, "-c", "import os, signal; os.kill(os.getpid(), 15)")
     assert done.returncode == 128 + 15
+
+
+def test_exec_passes_on_a_sigterm_that_lands_on_another_of_its_threads():
+    """A blocking wait for COMMAND would never run the handler that passes SIGTERM on."""
+    sleeper = "import time; print('started', flush=True); time.sleep(60)"
+    process = subprocess.Popen([sys.executable, "-m", "abaco_emulator", "exec", "--runner", "local", "--",
+                                sys.executable, "-c", sleeper], stdout=subprocess.PIPE, text=True, env=exec_env(),
+                               cwd=str(REPO))
+    try:
+        assert process.stdout.readline().strip() == "started"
+        signal_a_thread_but_the_main_one(process.pid, signal.SIGTERM)
+        assert process.wait(15) == 128 + signal.SIGTERM
+    finally:
+        process.kill()
+        process.communicate()

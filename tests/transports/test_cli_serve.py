@@ -16,7 +16,7 @@ import requests
 from abaco_emulator import AbacoEmulator
 from abaco_emulator.cli import build_parser, main
 
-from abaco_checks import jwt
+from abaco_checks import jwt, signal_a_thread_but_the_main_one
 
 REPO = Path(__file__).resolve().parents[2]
 READY = re.compile(r"^ready: (http://127\.0\.0\.1:\d+)")
@@ -75,6 +75,17 @@ def test_serve_starts_answers_and_exits_cleanly(tmp_path, sig):
         assert reopened.actors.get(actorId=created.json()["result"]["id"]).owner == "alice"
     with pytest.raises(requests.ConnectionError):
         requests.get(url + "/actors/v2", timeout=2)
+
+
+def test_serve_stops_on_a_sigterm_that_lands_on_another_of_its_threads():
+    process, url, _ = start("--port", "0", "--runner", "local")
+    try:
+        assert requests.get(url + "/actors/v2", timeout=10).status_code == 200
+        signal_a_thread_but_the_main_one(process.pid, signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0 and "stopped" in out, err
 
 
 def test_serve_with_tokens_requires_them_and_never_prints_them():
