@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import threading
 import time
 
 import abaco_emulator
@@ -100,8 +99,11 @@ def main() -> None:
         when, nth = args.die_in_compaction.split(":")
         dying = store.os = _OsDyingInCompaction(when, int(nth))
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # As `serve` does: the handler only notes the signal (it may run while the main thread
+    # holds a lock), and the main thread sleeps in short steps (a blocking wait is not
+    # woken by a signal the kernel gives to another thread).
+    stopped: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.append(signum))
     runner = LocalRunner()
     if args.image_first:
         runner.register(IMAGE, count)
@@ -110,7 +112,8 @@ def main() -> None:
     if dying is not None:
         dying.armed = True  # the snapshot written at start-up does not count
     print(f"ready {server.url}", flush=True)
-    stop.wait()
+    while not stopped:
+        time.sleep(0.1)
     server.close()
     print("closed", flush=True)
 

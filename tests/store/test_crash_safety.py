@@ -112,7 +112,7 @@ class Server:
             self.process.kill()
             self.process.wait(10)
         self.stderr.seek(0)
-        print(f"server {self.pid} (exit {exited}, before the test's kill) logged:\n{self.stderr.read()[-20000:]}")
+        print(f"server {self.pid} (exit {exited}, before the test's kill) logged:\n{self.stderr.read()}")
         self.stderr.close()
 
 
