@@ -51,6 +51,10 @@ class _OutputRouter:
     _lock = threading.Lock()
     _sinks: dict[int, LogBuffer] = {}
     _saved: tuple[Any, Any] | None = None
+    # The router of each stream ever wrapped, reused and never freed: CPython 3.11's
+    # print() holds sys.stdout by a borrowed reference, so a router freed when detach()
+    # puts the stream back, while another thread prints through it, crashed the process.
+    _made: dict[int, tuple[Any, "_OutputRouter"]] = {}
 
     def __init__(self, fallback: Any) -> None:
         self._fallback = fallback
@@ -73,8 +77,16 @@ class _OutputRouter:
         with cls._lock:
             if not cls._sinks or not isinstance(sys.stdout, cls):
                 cls._saved = (sys.stdout, sys.stderr)
-                sys.stdout, sys.stderr = cls(sys.stdout), cls(sys.stderr)
+                sys.stdout, sys.stderr = cls._router_of(sys.stdout), cls._router_of(sys.stderr)
             cls._sinks[threading.get_ident()] = sink
+
+    @classmethod
+    def _router_of(cls, stream: Any) -> "_OutputRouter":
+        """The one router over `stream` (kept with it, so its id names no other)."""
+        made = cls._made.get(id(stream))
+        if made is None:
+            made = cls._made[id(stream)] = (stream, cls(stream))
+        return made[1]
 
     @classmethod
     def detach(cls, thread_id: int) -> None:
