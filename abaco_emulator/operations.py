@@ -256,7 +256,8 @@ def perform(service: "ActorsService", op: Operation, caller: Caller, path: dict[
     callable: the transport's dialect parses it, after the authorization, as Abaco's
     handlers parse theirs) and the operation's method runs."""
     parameters = {} if path is None else path
-    access = service.authorize(op.target, op.level, caller, parameters, op.admin)
+    access = service.authorize(op.target, op.level, caller, parameters, op.admin,
+                               None if op.emulator_only else op.path)
     if body is not None:
         arguments["body"] = body()
     method: Callable[..., Any] = functools.reduce(getattr, op.service.split("."), cast(Any, service))

@@ -48,6 +48,21 @@ _BAD_LINK = ("Invalid link parameter; unable to retrieve linked actor data. The 
              "or alias for which you have EXECUTE permission.")
 
 
+def _no_actor_for_a_nonce(route: str | None) -> AbacoError:
+    """What Abaco's get_db_id answers a nonce on a route that names no actor: it takes the
+    path's first segment below /actors (the second one after /aliases) for an actor's."""
+    if route is None:
+        return PermissionDenied("Nonces cannot be used on the emulator's own routes; use a token.")
+    segment = route.strip("/").split("/")[0]
+    if not segment:
+        return PermissionDenied("Not authorized.")
+    if segment == "aliases":
+        return NotFound("Unable to parse actor identifier: is it missing from the URL?")
+    if segment == "search":
+        return NotFound("'x-nonce' query parameter on the '/actors/search/{database}' endpoint does not resolve.")
+    return NotFound(f"Actor with identifier '{segment}' not found")
+
+
 def _denied(noun: str) -> PermissionDenied:
     return PermissionDenied(f"Not authorized -- you do not have access to this {noun}.")
 
@@ -101,12 +116,13 @@ class ActorsService:
 
     # -- authorization of what a path names --------------------------------------------
     def authorize(self, target: str | None, level: Level | None, caller: Caller, path: dict[str, str],
-                  admin: bool = False) -> Access:
+                  admin: bool = False, route: str | None = None) -> Access:
         """Resolve and authorize the record a path names (`target`, see operations.py) at
-        `level`, in Abaco's order; the path parameter that named it is used up."""
+        `level`, in Abaco's order; the path parameter that named it is used up. `route`
+        is Abaco's path of the operation below `/actors` (None: the emulator's own)."""
         requester = caller
         if caller.nonce is not None:
-            caller = self._nonce_owner(caller.nonce, target, level, path)
+            caller = self._nonce_owner(caller.nonce, target, level, path, route)
         if not caller.has_abaco_role:
             raise PermissionDenied("Not authorized -- missing required role.")
         if admin and not caller.is_admin:
@@ -152,11 +168,12 @@ class ActorsService:
         if not self._allowed(caller, resource, level):
             raise _denied(noun)
 
-    def _nonce_owner(self, nonce_id: str, target: str | None, level: Level | None, path: Mapping[str, str]) -> Caller:
+    def _nonce_owner(self, nonce_id: str, target: str | None, level: Level | None, path: Mapping[str, str],
+                     route: str | None) -> Caller:
         """Redeem a nonce for the identifier of the path (an actor nonce for an actor id, an
         alias nonce for an alias: Abaco's check_nonce); who acts is then its owner."""
-        if target is None or level is None:
-            raise PermissionDenied("Nonces cannot be used to register actors, list or search; use a token.")
+        if target is None or level is None or target == "config":
+            raise _no_actor_for_a_nonce(route)
         tenant = nonce_id.rsplit("_", 1)[0] if isinstance(nonce_id, str) and "_" in nonce_id else ""
         identifier = path.get("alias") if target in ("alias", "alias_nonces") else path.get("actor_id")
         if identifier is None:

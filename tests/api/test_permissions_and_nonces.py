@@ -295,10 +295,14 @@ def test_unknown_nonce_is_400_nonce_does_not_exist(ag, actor):
         ag.as_user("stranger").actors.get(actorId=actor.id, nonce="DEV-DEVELOP_AAAAAAAAAAAAA")
 
 
-def test_nonce_cannot_register_actors(ag, actor):
+def test_a_nonce_on_a_route_naming_no_actor_is_refused_as_abaco_refuses_it(ag, actor):
     nonce = ag.actors.addNonce(actorId=actor.id, body={"level": "UPDATE"})
-    with abaco_error(400, "Nonce"):
+    with abaco_error(400, "Not authorized"):  # Abaco's get_db_id finds no actor in /actors
         ag.as_user("stranger").actors.add(body={"image": "echo:1"}, nonce=nonce.id)
+    with abaco_error(404, "Unable to parse actor identifier"):
+        ag.as_user("stranger").actors.addAlias(body={"alias": "a", "actorId": actor.id}, nonce=nonce.id)
+    with abaco_error(404, "endpoint does not resolve"):
+        ag.as_user("stranger").actors.getSearch(search_type="actors", nonce=nonce.id)
 
 
 def test_admin_nonce_carries_the_admin_rights(ag, admin, actor):

@@ -170,8 +170,11 @@ DENIALS = (
     "Nonce does not exist.",
     "Nonce does not have sufficient permissions level.",
     "No remaining uses left for this nonce.",
-    "Nonces cannot be used",
     "Abaco Admin role required.",
+    # a nonce on a route naming no actor: get_db_id takes the path's segment for one
+    "Actor with identifier '",
+    "endpoint does not resolve.",
+    "Nonces cannot be used on the emulator's own routes",
     "You do not have sufficient access to this actor config.",
 )
 
@@ -404,7 +407,7 @@ def test_registering_an_actor_needs_a_user_not_a_nonce(server, caller):
     response = request_for(server, caller, world, Route("POST", "", "actor", {"image": IMAGE}), "id")
     if caller.is_nonce:
         assert response.status_code == 400
-        assert response.json()["message"].startswith("Nonces cannot be used to register actors")
+        assert response.json()["message"] == "Not authorized."  # Abaco's get_db_id finds no actor in /actors
     else:
         assert response.status_code == 200, response.text
         assert response.json()["result"]["owner"] == caller.user
