@@ -29,6 +29,15 @@ class BadRequest(AbacoError):
     """Validation errors, and (as in Abaco) permission and "does not exist" errors."""
 
 
+class InvalidBody(BadRequest):
+    """A JSON body its schema refuses; `field`: the first wrong top-level field, as the
+    schema spells it (camelCase), so that a dialect can name it as reqparse would."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class PermissionDenied(BadRequest):
     """The caller lacks the permission level the operation needs (HTTP 400 in Abaco)."""
 

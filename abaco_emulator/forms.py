@@ -9,14 +9,17 @@ on docker hub for this actor.'}`).
 
 Form values (always strings) are converted as reqparse converts them. JSON bodies keep
 the strict type checks of `schemas.py`; what both share is the parameter list (unknown
-fields are ignored), required fields and the error message of a missing one.
+fields are ignored), required fields, and reqparse's error message for a missing or
+wrong field (a JSON one then says what is wrong), with the field as the dialect spells it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable
 
-from .errors import BadRequest
+from .errors import BadRequest, InvalidBody
+from .keycase import to_camel, to_snake
+from .schemas import describe_body, validate
 
 
 @dataclass(frozen=True)
@@ -178,24 +181,34 @@ def read_form(spec: BodySpec, body: FormBody, wire_name: Callable[[str], str]) -
     return out
 
 
-def read_json(spec: BodySpec, body: Mapping[str, Any], wire_name: Callable[[str], str]) -> dict[str, Any]:
-    """The parameters a JSON object gives (its types already checked), snake_case keys;
-    a missing required one is reqparse's error. A null is kept (reqparse's default is not
-    applied to it)."""
+def read_json(spec: BodySpec, schema_name: str, body: Any, wire_name: Callable[[str], str]) -> dict[str, Any]:
+    """The parameters a JSON object gives (`body` spelt as the schemas spell it, camelCase;
+    its types checked by the schema), snake_case keys; errors name a field as `wire_name`
+    spells it. A wrong field is refused with reqparse's message (Abaco's), then what is
+    wrong; a missing required one is reqparse's error. A null is kept (reqparse's default
+    is not applied to it)."""
+    try:
+        validate(schema_name, body, describe_body(schema_name), lambda field: wire_name(to_snake(field)))
+    except InvalidBody as exc:
+        param = spec.param(to_snake(exc.field)) if exc.field else None
+        if param is None:
+            raise
+        detail = exc.message.removeprefix(f"Invalid {describe_body(schema_name)}: ").rstrip(".")
+        raise BadRequest(f"{_invalid(spec, wire_name(param.name), param).message} ({detail}).") from None
     out: dict[str, Any] = {}
     for param in spec.params:
-        name = wire_name(param.name)
+        name = to_camel(param.name)
         if name not in body:
             if param.required:
-                raise _invalid(spec, name, param)
+                raise _invalid(spec, wire_name(param.name), param)
             continue
         value = body[name]
         if param.required and value is None:
-            raise _invalid(spec, name, param)
+            raise _invalid(spec, wire_name(param.name), param)
         if param.kind == "bool" and isinstance(value, str):  # where the schema lets a string through (token)
             try:
                 value = _boolean(value)
             except ValueError:
-                raise _invalid(spec, name, param) from None
+                raise _invalid(spec, wire_name(param.name), param) from None
         out[param.name] = [value] if param.kind == "list" and isinstance(value, str) else value
     return out

@@ -8,11 +8,11 @@ extended with the other fields Abaco accepts, so that every field has a type che
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 import jsonschema
 
-from .errors import BadRequest
+from .errors import BadRequest, InvalidBody
 
 _AGAVEPY_TYPES = {"dict": "object", "int": "integer"}
 
@@ -127,6 +127,7 @@ OPTIONAL_BODIES = frozenset({"AddNonceRequest", "AddWorkersRequest"})
 def describe_body(schema_name: str) -> str:
     return _BODY_NAMES[schema_name]
 
+
 _TYPE_WORDS = {
     "object": "an object",
     "integer": "an integer",
@@ -137,8 +138,9 @@ _TYPE_WORDS = {
 }
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
-    field = ".".join(str(part) for part in error.absolute_path)
+def _describe(error: jsonschema.ValidationError, field_name: Callable[[str], str]) -> str:
+    path = [str(part) for part in error.absolute_path]
+    field = ".".join([field_name(path[0]), *path[1:]]) if path else ""
     where = f"field '{field}'" if field else "the request body"
     if error.validator == "type":
         wanted = error.validator_value
@@ -176,12 +178,15 @@ def check_json(value: Any, what: str) -> None:
         raise BadRequest(f"Invalid {what}: the value must be JSON-serializable ({exc}).") from None
 
 
-def validate(schema_name: str, body: Any, what: str) -> dict[str, Any]:
-    """Check `body` against a schema; a BadRequest names every wrong field."""
+def validate(schema_name: str, body: Any, what: str, field_name: Callable[[str], str] = str) -> dict[str, Any]:
+    """Check `body` against a schema; an InvalidBody names every wrong field (a top-level
+    one as `field_name` spells it on the wire)."""
     if not isinstance(body, dict):
         raise BadRequest(f"Invalid {what}: the request body must be a JSON object, not {type(body).__name__}.")
     check_depth(body, what)
     errors = sorted(_VALIDATORS[schema_name].iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
-        raise BadRequest(f"Invalid {what}: " + "; ".join(_describe(e) for e in errors) + ".")
+        first = [str(part) for part in errors[0].absolute_path]
+        raise InvalidBody(f"Invalid {what}: " + "; ".join(_describe(e, field_name) for e in errors) + ".",
+                          first[0] if first else None)
     return body

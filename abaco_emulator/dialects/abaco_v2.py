@@ -21,7 +21,6 @@ from typing import Any, Callable, Mapping
 from ..forms import SPECS, FormBody, read_form, read_json
 from ..keycase import to_camel
 from ..operations import Operation
-from ..schemas import describe_body, validate
 from . import Dialect, unchanged
 
 VERSION = "1.9.0"
@@ -268,4 +267,4 @@ class AbacoV2(Dialect):
             body = FormBody(())
         if isinstance(body, FormBody):
             return read_form(spec, body, to_camel)
-        return read_json(spec, validate(schema, body, describe_body(schema)), to_camel)
+        return read_json(spec, schema, body, to_camel)

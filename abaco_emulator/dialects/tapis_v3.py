@@ -21,7 +21,6 @@ from ..errors import BadRequest
 from ..forms import SPECS, FormBody, _boolean, read_form, read_json
 from ..keycase import to_camel, to_snake
 from ..operations import Operation
-from ..schemas import describe_body, validate
 from . import Dialect
 from .abaco_v2 import Wire, _actor, _nonce, renderers_for
 
@@ -90,7 +89,7 @@ class TapisV3(Dialect):
         else:
             # The schemas spell fields in camelCase: check the fields this case names there.
             known = self._in_case(body)
-            read = read_json(spec, validate(schema, known, describe_body(schema)), to_camel)
+            read = read_json(spec, schema, known, self._key)
             run_as_executor = known.get("runAsExecutor") if isinstance(known, dict) else None
         if schema == "Actor":
             self._refuse_run_as_executor(read, run_as_executor)

@@ -36,7 +36,11 @@ def test_form_bodies_are_typed_as_reqparse_types_them(admin_server):
     stateless = result(requests.post(url, data={"image": "echo:1", "maxWorkers": "3"}))
     assert stateless["maxWorkers"] == 3
     # JSON keeps strict types: the string "False" is not a boolean there
-    assert "must be a boolean" in result(requests.post(url, json={"image": "echo:1", "stateless": "False"}), 400)
+    assert result(requests.post(url, json={"image": "echo:1", "stateless": "False"}), 400) == \
+        "Invalid actor description: {'stateless': 'Whether the actor stores private state.'} " \
+        "(field 'stateless' must be a boolean (true or false), not 'False')."
+    assert result(requests.post(url, json={"image": "echo:1", "useContainerUid": "x"}), 400).startswith(
+        "Invalid actor description: {'useContainerUid': ")
     nonce = result(requests.post(f"{url}/{actor['id']}/nonces", data={"level": "READ", "maxUses": "2"}))
     assert nonce["maxUses"] == 2 and nonce["remainingUses"] == 2
 

@@ -118,6 +118,18 @@ def test_no_input_gets_a_500(server, headers, actor):
         "run_as_executor isn't supported for your tenant"
 
 
+@pytest.mark.parametrize("field, value, help_text", [
+    ("use_container_uid", "abcd", "Whether this actor runs as the UID set in the container image."),
+    ("default_environment", "abcd", "A dictionary of default environmental variables and values."),
+    ("stateless", 7, "Whether the actor stores private state."),
+])
+def test_a_json_field_of_the_wrong_type_is_named_as_reqparse_names_it(server, headers, field, value, help_text):
+    """Abaco v3 reads snake_case bodies: its error names the field so, in reqparse's words."""
+    message = refused(requests.post(server.url + "/v3/actors", json={"image": "x:1", field: value},
+                                    headers=headers), 400)
+    assert message.startswith(f"Invalid actor description: {{'{field}': '{help_text}'}} (field '{field}' must be ")
+
+
 def test_the_camel_switch_reads_and_shows_camel_case():
     with serve(runner="local", v3_case="camel") as served:
         headers = {"X-Tapis-Token": tapis_token("testuser")}
