@@ -30,11 +30,13 @@ class BadRequest(AbacoError):
 
 
 class InvalidBody(BadRequest):
-    """A JSON body its schema refuses; `field`: the first wrong top-level field, as the
-    schema spells it (camelCase), so that a dialect can name it as reqparse would."""
+    """A JSON body its schema refuses: `details` says what is wrong with which fields, and
+    `field` is the first wrong top-level one as the schema spells it (camelCase), so that
+    a dialect can name it as reqparse would."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, what: str, details: str, field: str | None = None) -> None:
+        super().__init__(f"Invalid {what}: {details}.")
+        self.details = details
         self.field = field
 
 

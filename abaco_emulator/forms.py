@@ -193,8 +193,7 @@ def read_json(spec: BodySpec, schema_name: str, body: Any, wire_name: Callable[[
         param = spec.param(to_snake(exc.field)) if exc.field else None
         if param is None:
             raise
-        detail = exc.message.removeprefix(f"Invalid {describe_body(schema_name)}: ").rstrip(".")
-        raise BadRequest(f"{_invalid(spec, wire_name(param.name), param).message} ({detail}).") from None
+        raise BadRequest(f"{_invalid(spec, wire_name(param.name), param).message} ({exc.details}).") from None
     out: dict[str, Any] = {}
     for param in spec.params:
         name = to_camel(param.name)

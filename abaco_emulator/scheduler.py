@@ -68,7 +68,7 @@ class Scheduler:
         self._check_lock = threading.Lock()     # one check at a time (the thread's, or advance's)
         self._wake = threading.Condition()
         self._closed = False
-        self.waked = False  # something changed since the thread last looked
+        self._woken = False  # something changed since the thread last looked
         self._thread = threading.Thread(target=self._run, name="abaco-scheduler", daemon=True)
 
     def start(self) -> None:
@@ -126,9 +126,9 @@ class Scheduler:
                     moment = self._next_moment(now)
                 wait = _MAX_WAIT if moment is None else min(_MAX_WAIT, (moment - self.clock.now()).total_seconds())
                 with self._wake:
-                    if not self.waked and not self._closed:
+                    if not self._woken and not self._closed:
                         self._wake.wait(max(wait, 0.0))
-                    self.waked = False
+                    self._woken = False
                     if self._closed:
                         return
         except BaseException as exc:  # a bug of the emulator: kept for the test to see
@@ -214,7 +214,7 @@ class Scheduler:
     def wake(self) -> None:
         """Look again at once: a schedule was registered or changed, or a log stamped."""
         with self._wake:
-            self.waked = True
+            self._woken = True
             self._wake.notify_all()
 
     def _expire_logs(self, now: float) -> None:

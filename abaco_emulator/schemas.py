@@ -187,6 +187,5 @@ def validate(schema_name: str, body: Any, what: str, field_name: Callable[[str],
     errors = sorted(_VALIDATORS[schema_name].iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         first = [str(part) for part in errors[0].absolute_path]
-        raise InvalidBody(f"Invalid {what}: " + "; ".join(_describe(e, field_name) for e in errors) + ".",
-                          first[0] if first else None)
+        raise InvalidBody(what, "; ".join(_describe(e, field_name) for e in errors), first[0] if first else None)
     return body
